@@ -1,0 +1,7 @@
+# Warnings for sluice's own targets (third-party headers are included as SYSTEM).
+add_library(sluice_warnings INTERFACE)
+target_compile_options(sluice_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wno-missing-field-initializers
+  # g++ 12 false positive on every Asio coroutine frame (awaitable_frame_base::operator delete).
+  -Wno-mismatched-new-delete
+  $<$<BOOL:${SLUICE_WERROR}>:-Werror>)

@@ -1,0 +1,39 @@
+#pragma once
+// The subcommands of the `sluice` binary. Each returns the process exit code.
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "http/server.hpp"
+
+namespace sluice::app {
+
+struct ServeOptions {
+  std::string config_path;
+  std::string listen;
+  std::string upstream;
+  std::string port_file;
+};
+void add_serve_command(CLI::App& app, ServeOptions& opts);
+int run_serve(const ServeOptions& opts);
+
+struct MockCommandOptions {
+  std::string listen = "127.0.0.1:8788";
+  double tokens_per_second = 0;
+  unsigned threads = 0;
+  std::string port_file;
+};
+void add_mock_command(CLI::App& app, MockCommandOptions& opts);
+int run_mock(const MockCommandOptions& opts);
+
+// Raises RLIMIT_NOFILE to its hard limit: every stream holds two sockets.
+void raise_fd_limit();
+// Writes the bound port to `path` (when not empty) so tests and scripts can use port 0.
+void write_port_file(const std::string& path, unsigned short port);
+// Runs the workers until SIGINT/SIGTERM, then drains `server` for up to `drain` and stops.
+// `on_signal` runs first (on a worker thread), e.g. to fail health checks.
+void run_until_signal(http::Workers& workers, http::Server& server, std::chrono::milliseconds drain,
+                      std::function<void()> on_signal);
+
+}  // namespace sluice::app

@@ -1,0 +1,65 @@
+#include "config/config.hpp"
+
+#include <charconv>
+
+namespace sluice::config {
+
+Config default_config() { return Config{}; }
+
+void apply_upstream(Config& cfg, const std::string& upstream) {
+  auto& p = cfg.providers.front();
+  if (upstream == "mock") {
+    p.kind = ProviderKind::Mock;
+    p.name = "mock";
+    p.base_url.clear();
+    return;
+  }
+  p.kind = ProviderKind::Anthropic;
+  p.base_url = upstream;
+}
+
+void apply_listen(Config& cfg, const std::string& listen) {
+  std::string host;
+  std::string port;
+  if (!listen.empty() && listen.front() == '[') {
+    auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      throw ConfigError("listen address '" + listen + "': expected [v6addr]:port");
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) throw ConfigError("listen address '" + listen + "': expected host:port");
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc{} || ptr != port.data() + port.size() || value > 65535 || host.empty()) {
+    throw ConfigError("listen address '" + listen + "': bad host or port");
+  }
+  cfg.server.listen_host = host;
+  cfg.server.listen_port = static_cast<std::uint16_t>(value);
+}
+
+void validate(const Config& cfg) {
+  if (cfg.providers.empty()) throw ConfigError("providers: at least one provider is required");
+  for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
+    const auto& p = cfg.providers[i];
+    std::string where = "providers[" + std::to_string(i) + "]";
+    if (p.kind == ProviderKind::Anthropic) {
+      if (!(p.base_url.starts_with("http://") || p.base_url.starts_with("https://"))) {
+        throw ConfigError(where + ".base_url: expected an http:// or https:// URL, got '" + p.base_url + "'");
+      }
+    }
+    if (p.timeouts.connect.count() == 0 || p.timeouts.first_byte.count() == 0 ||
+        p.timeouts.idle.count() == 0 || p.timeouts.total.count() == 0) {
+      throw ConfigError(where + ".timeouts: every timeout must be positive");
+    }
+  }
+  if (cfg.server.max_body_bytes == 0) throw ConfigError("server.max_body_bytes must be positive");
+  if (cfg.server.max_header_bytes < 1024) throw ConfigError("server.max_header_bytes must be at least 1024");
+}
+
+}  // namespace sluice::config

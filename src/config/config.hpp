@@ -1,0 +1,95 @@
+#pragma once
+// sluice's configuration: the embedded defaults, a YAML file with ${ENV} interpolation, and
+// environment overrides for the common settings (so a container needs no file). Loading throws
+// ConfigError with the offending key path; the result is immutable and shared by all threads.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sluice::config {
+
+using std::chrono::milliseconds;
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Upstream deadlines (issue: tiered timeouts). Each applies per attempt.
+struct Timeouts {
+  milliseconds connect{3'000};      // TCP + TLS handshake
+  milliseconds first_byte{10'000};  // request sent -> first byte of the response head
+  milliseconds idle{30'000};        // longest silence between two body reads of a stream
+  milliseconds total{600'000};      // whole exchange; the only one for non-streaming bodies
+};
+
+enum class ProviderKind {
+  Anthropic,  // an Anthropic Messages API (api.anthropic.com or compatible)
+  Mock,       // the built-in `sluice mock`, run inside the gateway process
+};
+
+struct ProviderConfig {
+  std::string name = "anthropic";
+  ProviderKind kind = ProviderKind::Anthropic;
+  std::string base_url = "https://api.anthropic.com";
+  std::string api_key;  // when set, replaces the client's credentials upstream
+  std::string ca_file;  // extra CA bundle for TLS verification; empty = system store
+  Timeouts timeouts;
+  std::size_t pool_max_idle = 64;           // idle keep-alive connections kept per worker
+  milliseconds pool_idle_timeout{60'000};   // an idle pooled connection older than this is closed
+};
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8787;
+  unsigned threads = 0;  // 0 = one per core
+  std::size_t max_header_bytes = 64 * 1024;
+  std::uint64_t max_body_bytes = 32ull * 1024 * 1024;
+  milliseconds header_timeout{10'000};
+  milliseconds body_timeout{60'000};
+  milliseconds idle_timeout{75'000};
+  milliseconds write_timeout{60'000};
+  milliseconds drain_timeout{30'000};
+};
+
+struct MockSettings {
+  double tokens_per_second = 0;  // pacing of the in-process mock; 0 = as fast as possible
+};
+
+struct Config {
+  ServerConfig server;
+  std::string access_log = "-";  // "-" = stdout, "" = off, else a file path (appended)
+  std::string data_dir = "./sluice-data";
+  std::vector<ProviderConfig> providers{ProviderConfig{}};
+  MockSettings mock;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+// The process environment.
+EnvLookup process_env();
+
+// Replaces ${VAR}, ${VAR:-default} and ${VAR:?message} (error if unset or empty) in `text`.
+std::string interpolate_env(const std::string& text, const EnvLookup& env);
+
+// The embedded default configuration.
+Config default_config();
+// Parses YAML text; ${...} is replaced in scalar values (not in comments or keys). Unknown
+// keys are errors, so typos are caught.
+Config parse_config(const std::string& yaml_text, const EnvLookup& env);
+Config load_config_file(const std::string& path, const EnvLookup& env);
+// Environment overrides: SLUICE_LISTEN, SLUICE_UPSTREAM, SLUICE_THREADS, SLUICE_ACCESS_LOG,
+// SLUICE_DATA_DIR, SLUICE_CA_FILE; the default provider's key from ANTHROPIC_API_KEY or
+// CLAUDE_API_KEY when the config sets none.
+void apply_env_overrides(Config& cfg, const EnvLookup& env);
+// `--upstream`: a base URL for the default Anthropic provider, or `mock` for the built-in one.
+void apply_upstream(Config& cfg, const std::string& upstream);
+// "host:port" or "[v6]:port" -> fields of cfg.server. Throws ConfigError.
+void apply_listen(Config& cfg, const std::string& listen);
+// Checks cross-field rules (URLs parse, at least one provider, ...). Throws ConfigError.
+void validate(const Config& cfg);
+
+}  // namespace sluice::config

@@ -1,0 +1,102 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/server.hpp"
+
+namespace sluice::http {
+
+namespace {
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+}
+
+ResponseWriter::ResponseWriter(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+                               std::chrono::milliseconds write_timeout)
+    : stream_(stream), version_(version), keep_alive_(keep_alive), write_timeout_(write_timeout) {}
+
+net::awaitable<bool> ResponseWriter::send(bhttp::response<bhttp::string_body> res) {
+  if (started_ || gone_) co_return false;
+  started_ = true;
+  status_ = static_cast<int>(res.result_int());
+  res.version(version_);
+  res.keep_alive(keep_alive_);
+  res.prepare_payload();
+  first_byte_at_ = Clock::now();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, kTuple);
+  bytes_out_ += n;
+  if (ec) {
+    gone_ = true;
+    co_return false;
+  }
+  finished_ = true;
+  co_return true;
+}
+
+net::awaitable<bool> ResponseWriter::start(bhttp::response<bhttp::empty_body> head) {
+  if (started_ || gone_) co_return false;
+  started_ = true;
+  status_ = static_cast<int>(head.result_int());
+  head.version(version_);
+  head.keep_alive(keep_alive_);
+  chunked_ = !head.has_content_length();
+  if (chunked_) head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  first_byte_at_ = Clock::now();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
+  bytes_out_ += n;
+  if (ec) {
+    gone_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+net::awaitable<bool> ResponseWriter::write(std::string_view bytes) {
+  if (!started_ || finished_ || gone_) co_return false;
+  if (bytes.empty()) co_return true;
+  stream_.expires_after(write_timeout_);
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (chunked_) {
+    std::tie(ec, n) = co_await net::async_write(
+        stream_, bhttp::make_chunk(net::const_buffer(bytes.data(), bytes.size())), kTuple);
+  } else {
+    std::tie(ec, n) =
+        co_await net::async_write(stream_, net::const_buffer(bytes.data(), bytes.size()), kTuple);
+  }
+  bytes_out_ += n;
+  if (ec) {
+    gone_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+net::awaitable<bool> ResponseWriter::finish() {
+  if (!started_ || finished_ || gone_) co_return false;
+  finished_ = true;
+  if (!chunked_) co_return true;
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), kTuple);
+  bytes_out_ += n;
+  if (ec) {
+    gone_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+void ResponseWriter::abort() {
+  aborted_ = true;
+  gone_ = true;
+  boost::system::error_code ec;
+  // RST rather than FIN so the client cannot mistake the cut for a clean end of body.
+  stream_.socket().set_option(net::socket_base::linger(true, 0), ec);
+  stream_.socket().close(ec);
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,174 @@
+#include "upstream/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace sluice::upstream {
+
+namespace {
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+Clock::time_point earliest(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
+
+Error io_error(const boost::system::error_code& ec, const char* what) {
+  if (ec == beast::error::timeout) {
+    return Error{ErrorKind::Timeout, std::string("upstream ") + what + " timed out", ec.message()};
+  }
+  return Error{ErrorKind::UpstreamFailed, std::string("upstream ") + what + " failed", ec.message()};
+}
+
+// Errors that mean "the pooled connection was already dead": worth one retry on a fresh one.
+bool is_stale_connection_error(const boost::system::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == net::error::eof || ec == net::error::connection_aborted ||
+         ec == net::ssl::error::stream_truncated;
+}
+}  // namespace
+
+UpstreamResponse::UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string pool_key,
+                                   config::Timeouts timeouts, Clock::time_point deadline, bool streaming)
+    : conn_(std::move(conn)),
+      pool_(pool),
+      pool_key_(std::move(pool_key)),
+      timeouts_(timeouts),
+      deadline_(deadline),
+      streaming_(streaming) {
+  parser_.body_limit(boost::none);  // the upstream's body size is not ours to limit
+}
+
+UpstreamResponse::~UpstreamResponse() {
+  if (!conn_) return;
+  // Only a connection whose response was read to the end, cleanly, can carry another request.
+  if (!failed_ && parser_.is_done() && parser_.keep_alive() && conn_->buffer().size() == 0) {
+    pool_.give(pool_key_, std::move(conn_));
+  } else {
+    conn_->close();
+  }
+}
+
+net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_t cap) {
+  if (parser_.is_done()) co_return std::size_t{0};
+  auto& body = parser_.get().body();
+  for (;;) {
+    body.data = buf;
+    body.size = cap;
+    auto limit = streaming_ ? earliest(Clock::now() + timeouts_.idle, deadline_) : deadline_;
+    conn_->tcp().expires_at(limit);
+    boost::system::error_code ec;
+    if (auto* ssl = conn_->ssl()) {
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(*ssl, conn_->buffer(), parser_, kTuple);
+    } else {
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn_->tcp(), conn_->buffer(), parser_, kTuple);
+    }
+    std::size_t got = cap - body.size;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      failed_ = true;
+      co_return io_error(ec, streaming_ ? "stream" : "body read");
+    }
+    if (got > 0 || parser_.is_done()) co_return got;
+  }
+}
+
+UpstreamClient::UpstreamClient(const config::ProviderConfig& provider, unsigned workers)
+    : timeouts_(provider.timeouts) {
+  std::string error;
+  auto ep = parse_endpoint(provider.base_url, error);
+  if (!ep) throw config::ConfigError("provider " + provider.name + ": " + error);
+  endpoint_ = std::move(*ep);
+  if (endpoint_.tls) {
+    tls_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
+    tls_->set_verify_mode(net::ssl::verify_peer);
+    tls_->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                      net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    if (!provider.ca_file.empty()) {
+      tls_->load_verify_file(provider.ca_file, ec);
+      if (ec) throw config::ConfigError("provider " + provider.name + ": cannot load ca_file " + provider.ca_file);
+    } else {
+      tls_->set_default_verify_paths(ec);
+      if (ec) throw config::ConfigError("provider " + provider.name + ": no system CA store");
+    }
+  }
+  for (unsigned i = 0; i < workers; ++i) {
+    pools_.push_back(std::make_unique<Pool>(provider.pool_max_idle, provider.pool_idle_timeout));
+  }
+}
+
+UpstreamClient::~UpstreamClient() = default;
+
+net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::send(unsigned worker, UpstreamRequest& req) {
+  bhttp::request<bhttp::string_body> msg{req.method, endpoint_.base_path + req.target, 11};
+  for (const auto& f : req.headers) msg.insert(f.name_string(), f.value());
+  msg.set(bhttp::field::host, endpoint_.host_header);
+  msg.keep_alive(true);
+  msg.body() = std::move(req.body);
+  msg.prepare_payload();
+  auto deadline = Clock::now() + timeouts_.total;
+  bool stale = false;
+  req.attempts = 1;
+  auto result = co_await attempt(worker, msg, req.streaming, deadline, true, stale);
+  if (!result.ok() && stale) {
+    req.attempts = 2;
+    result = co_await attempt(worker, msg, req.streaming, deadline, false, stale);
+  }
+  req.body = std::move(msg.body());
+  co_return result;
+}
+
+net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned worker,
+                                                                    bhttp::request<bhttp::string_body>& msg,
+                                                                    bool streaming, Clock::time_point deadline,
+                                                                    bool allow_pooled, bool& stale) {
+  stale = false;
+  auto& pool = *pools_[worker];
+  auto key = endpoint_.pool_key();
+  ConnectionPtr conn = allow_pooled ? pool.take(key) : nullptr;
+  if (!conn) {
+    auto ex = co_await net::this_coro::executor;
+    conn = tls_ ? std::make_unique<Connection>(ex, *tls_) : std::make_unique<Connection>(ex);
+    auto opened = co_await conn->open(endpoint_, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::min<Clock::duration>(timeouts_.connect, deadline - Clock::now())));
+    if (!opened.ok()) co_return opened.error();
+  }
+  bool reused = conn->reused;
+
+  // Writing the request and waiting for the head share one deadline: first_byte for streams,
+  // the total deadline otherwise (a long non-streaming answer sends nothing until it is done).
+  auto head_deadline = streaming ? earliest(Clock::now() + timeouts_.first_byte, deadline) : deadline;
+  conn->tcp().expires_at(head_deadline);
+  boost::system::error_code ec;
+  if (auto* ssl = conn->ssl()) {
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(*ssl, msg, kTuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(conn->tcp(), msg, kTuple);
+  }
+  if (ec) {
+    conn->close();
+    stale = reused && is_stale_connection_error(ec);
+    co_return io_error(ec, "request write");
+  }
+  auto res = std::make_unique<UpstreamResponse>(std::move(conn), pool, key, timeouts_, deadline, streaming);
+  auto& c = *res->conn_;
+  c.tcp().expires_at(head_deadline);
+  if (auto* ssl = c.ssl()) {
+    std::tie(ec, std::ignore) = co_await bhttp::async_read_header(*ssl, c.buffer(), res->parser_, kTuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await bhttp::async_read_header(c.tcp(), c.buffer(), res->parser_, kTuple);
+  }
+  if (ec) {
+    res->failed_ = true;
+    stale = reused && is_stale_connection_error(ec) && c.buffer().size() == 0;
+    if (ec == beast::error::timeout) {
+      co_return Error{ErrorKind::Timeout,
+                      streaming ? "upstream did not start responding in time" : "upstream did not respond in time",
+                      streaming ? "first-byte timeout" : "total timeout"};
+    }
+    co_return io_error(ec, "response");
+  }
+  co_return std::move(res);
+}
+
+}  // namespace sluice::upstream

@@ -1,0 +1,114 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace sluice::config {
+namespace {
+
+EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Config, EmbeddedDefaultsMatchTheDesign) {
+  auto cfg = default_config();
+  EXPECT_EQ(cfg.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(cfg.server.listen_port, 8787);
+  ASSERT_EQ(cfg.providers.size(), 1u);
+  EXPECT_EQ(cfg.providers[0].base_url, "https://api.anthropic.com");
+  EXPECT_EQ(cfg.providers[0].timeouts.connect.count(), 3000);
+  EXPECT_EQ(cfg.providers[0].timeouts.first_byte.count(), 10000);
+  EXPECT_EQ(cfg.providers[0].timeouts.idle.count(), 30000);
+  EXPECT_EQ(cfg.server.max_body_bytes, 32ull * 1024 * 1024);
+}
+
+TEST(Config, ExampleFileLoads) {
+  auto cfg = load_config_file(std::string(SLUICE_SOURCE_DIR) + "/examples/sluice.yaml",
+                              fake_env({{"ANTHROPIC_API_KEY", "sk-from-env"}}));
+  EXPECT_EQ(cfg.providers[0].api_key, "sk-from-env");
+  EXPECT_EQ(cfg.server.listen_port, 8787);
+  EXPECT_EQ(cfg.server.drain_timeout.count(), 30000);
+}
+
+TEST(Config, ExampleFileLoadsWithoutTheKey) {
+  auto cfg = load_config_file(std::string(SLUICE_SOURCE_DIR) + "/examples/sluice.yaml", fake_env({}));
+  EXPECT_EQ(cfg.providers[0].api_key, "");
+}
+
+TEST(Config, InterpolationForms) {
+  auto env = fake_env({{"A", "x"}, {"EMPTY", ""}});
+  EXPECT_EQ(interpolate_env("a=${A} b=${B:-dflt} c=${EMPTY:-d2} $plain", env), "a=x b=dflt c=d2 $plain");
+  EXPECT_EQ(interpolate_env("${MISSING}", env), "");
+  EXPECT_THROW(interpolate_env("${MISSING:?set it}", env), ConfigError);
+  EXPECT_THROW(interpolate_env("${UNCLOSED", env), ConfigError);
+}
+
+TEST(Config, UnknownKeysAreReportedWithTheirPath) {
+  try {
+    parse_config("providers:\n  - name: a\n    base_url: http://x\n    timeouts: {conect_ms: 5}\n", fake_env({}));
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("conect_ms"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("providers[0].timeouts"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_config("lisen: 1\n", fake_env({})), ConfigError);
+}
+
+TEST(Config, BadValuesAreErrors) {
+  EXPECT_THROW(parse_config("server: {max_body_bytes: lots}\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - base_url: ftp://x\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - kind: banana\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers: []\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("server: {listen: nohostport}\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("a: [unclosed\n", fake_env({})), ConfigError);
+}
+
+TEST(Config, EnvironmentOverrides) {
+  auto cfg = default_config();
+  apply_env_overrides(cfg, fake_env({{"SLUICE_LISTEN", "0.0.0.0:9000"},
+                                     {"CLAUDE_API_KEY", "sk-claude"},
+                                     {"SLUICE_UPSTREAM", "http://127.0.0.1:1234"},
+                                     {"SLUICE_THREADS", "3"}}));
+  EXPECT_EQ(cfg.server.listen_host, "0.0.0.0");
+  EXPECT_EQ(cfg.server.listen_port, 9000);
+  EXPECT_EQ(cfg.providers[0].api_key, "sk-claude") << "CLAUDE_API_KEY is accepted as the key";
+  EXPECT_EQ(cfg.providers[0].base_url, "http://127.0.0.1:1234");
+  EXPECT_EQ(cfg.server.threads, 3u);
+
+  auto both = default_config();
+  apply_env_overrides(both, fake_env({{"ANTHROPIC_API_KEY", "sk-a"}, {"CLAUDE_API_KEY", "sk-c"}}));
+  EXPECT_EQ(both.providers[0].api_key, "sk-a") << "ANTHROPIC_API_KEY wins";
+
+  auto file_key = parse_config("providers:\n  - api_key: sk-file\n", fake_env({}));
+  apply_env_overrides(file_key, fake_env({{"ANTHROPIC_API_KEY", "sk-a"}}));
+  EXPECT_EQ(file_key.providers[0].api_key, "sk-file") << "a key in the file is not overridden";
+}
+
+TEST(Config, UpstreamAndListenFlags) {
+  auto cfg = default_config();
+  apply_upstream(cfg, "mock");
+  EXPECT_EQ(cfg.providers[0].kind, ProviderKind::Mock);
+  apply_listen(cfg, "[::1]:0");
+  EXPECT_EQ(cfg.server.listen_host, "::1");
+  EXPECT_EQ(cfg.server.listen_port, 0);
+  EXPECT_THROW(apply_listen(cfg, "host:99999"), ConfigError);
+  EXPECT_THROW(apply_listen(cfg, ":80"), ConfigError);
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+TEST(Config, InterpolationOnlyInValuesNotComments) {
+  auto cfg = parse_config("# ${NOT_SET:?never evaluated}\nproviders:\n  - api_key: ${KEY}  # ${ALSO:?no}\n",
+                          fake_env({{"KEY", "k: v"}}));
+  EXPECT_EQ(cfg.providers[0].api_key, "k: v") << "a value cannot inject YAML structure";
+}
+}  // namespace
+}  // namespace sluice::config

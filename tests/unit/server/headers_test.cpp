@@ -1,0 +1,97 @@
+#include "server/headers.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::server {
+namespace {
+
+bhttp::fields claude_code_headers() {
+  bhttp::fields f;
+  f.set(bhttp::field::host, "127.0.0.1:8787");
+  f.set("x-api-key", "sk-client-key");
+  f.set("anthropic-version", "2023-06-01");
+  f.set("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14");
+  f.set(bhttp::field::content_type, "application/json");
+  f.set(bhttp::field::content_length, "1234");
+  f.set(bhttp::field::connection, "keep-alive, x-secret-hop");
+  f.set("x-secret-hop", "should not pass");
+  f.set(bhttp::field::keep_alive, "timeout=5");
+  f.set(bhttp::field::accept_encoding, "gzip, deflate, br, zstd");
+  f.set(bhttp::field::user_agent, "claude-cli/2.1.332 (external, sdk-cli)");
+  f.set("X-Claude-Code-Session-Id", "9a1b");
+  f.set("x-stainless-retry-count", "0");
+  f.set("x-custom-unknown", "kept");
+  return f;
+}
+
+TEST(UpstreamRequestHeaders, ForwardsEndToEndHeadersUnchanged) {
+  auto out = upstream_request_headers(claude_code_headers(), "");
+  EXPECT_EQ(out["anthropic-version"], "2023-06-01");
+  EXPECT_EQ(out["anthropic-beta"], "claude-code-20250219,interleaved-thinking-2025-05-14");
+  EXPECT_EQ(out[bhttp::field::user_agent], "claude-cli/2.1.332 (external, sdk-cli)");
+  EXPECT_EQ(out["X-Claude-Code-Session-Id"], "9a1b");
+  EXPECT_EQ(out["x-stainless-retry-count"], "0");
+  EXPECT_EQ(out["x-custom-unknown"], "kept");
+  EXPECT_EQ(out[bhttp::field::content_type], "application/json");
+}
+
+TEST(UpstreamRequestHeaders, StripsHopByHopHostAndLength) {
+  auto out = upstream_request_headers(claude_code_headers(), "");
+  EXPECT_EQ(out.count(bhttp::field::connection), 0u);
+  EXPECT_EQ(out.count(bhttp::field::keep_alive), 0u);
+  EXPECT_EQ(out.count("x-secret-hop"), 0u) << "headers named in Connection are hop-by-hop";
+  EXPECT_EQ(out.count(bhttp::field::host), 0u);
+  EXPECT_EQ(out.count(bhttp::field::content_length), 0u);
+  EXPECT_EQ(out[bhttp::field::accept_encoding], "identity");
+}
+
+TEST(UpstreamRequestHeaders, ForwardsClientCredentialsWithoutProviderKey) {
+  auto out = upstream_request_headers(claude_code_headers(), "");
+  EXPECT_EQ(out["x-api-key"], "sk-client-key");
+  bhttp::fields bearer;
+  bearer.set(bhttp::field::authorization, "Bearer tok-123");
+  auto out2 = upstream_request_headers(bearer, "");
+  EXPECT_EQ(out2[bhttp::field::authorization], "Bearer tok-123");
+}
+
+TEST(UpstreamRequestHeaders, ProviderKeyReplacesEitherClientCredential) {
+  auto in = claude_code_headers();
+  in.set(bhttp::field::authorization, "Bearer client-token");
+  auto out = upstream_request_headers(in, "sk-provider");
+  EXPECT_EQ(out["x-api-key"], "sk-provider");
+  EXPECT_EQ(out.count("x-api-key"), 1u);
+  EXPECT_EQ(out.count(bhttp::field::authorization), 0u);
+}
+
+TEST(ResponseHeaders, KeepsRateLimitAndRequestIdDropsFraming) {
+  bhttp::fields up;
+  up.set("request-id", "req_01");
+  up.set("anthropic-ratelimit-requests-remaining", "999");
+  up.set("retry-after", "3");
+  up.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
+  up.set(bhttp::field::transfer_encoding, "chunked");
+  up.set(bhttp::field::content_length, "10");
+  up.set(bhttp::field::connection, "keep-alive");
+  bhttp::fields out;
+  copy_response_headers(up, out);
+  EXPECT_EQ(out["request-id"], "req_01");
+  EXPECT_EQ(out["anthropic-ratelimit-requests-remaining"], "999");
+  EXPECT_EQ(out["retry-after"], "3");
+  EXPECT_EQ(out[bhttp::field::content_type], "text/event-stream; charset=utf-8");
+  EXPECT_EQ(out.count(bhttp::field::transfer_encoding), 0u);
+  EXPECT_EQ(out.count(bhttp::field::content_length), 0u);
+  EXPECT_EQ(out.count(bhttp::field::connection), 0u);
+}
+
+TEST(ContentTypes, JsonAndEventStreamMatchingIgnoresCaseAndParameters) {
+  EXPECT_TRUE(is_json_content_type("application/json"));
+  EXPECT_TRUE(is_json_content_type("Application/JSON; charset=utf-8"));
+  EXPECT_FALSE(is_json_content_type("text/plain"));
+  EXPECT_FALSE(is_json_content_type("application/jsonx"));
+  EXPECT_FALSE(is_json_content_type(""));
+  EXPECT_TRUE(is_event_stream("text/event-stream; charset=utf-8"));
+  EXPECT_FALSE(is_event_stream("application/json"));
+}
+
+}  // namespace
+}  // namespace sluice::server
