@@ -1,7 +1,9 @@
 #pragma once
 // The subcommands of the `sluice` binary. Each returns the process exit code.
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -31,9 +33,16 @@ int run_mock(const MockCommandOptions& opts);
 void raise_fd_limit();
 // Writes the bound port to `path` (when not empty) so tests and scripts can use port 0.
 void write_port_file(const std::string& path, unsigned short port);
-// Runs the workers until SIGINT/SIGTERM, then drains `server` for up to `drain` and stops.
-// `on_signal` runs first (on a worker thread), e.g. to fail health checks.
-void run_until_signal(http::Workers& workers, http::Server& server, std::chrono::milliseconds drain,
-                      std::function<void()> on_signal);
+// Runs the workers until SIGINT/SIGTERM, then drains `servers` in order (the first for up to
+// `drain`) and stops. `on_signal` runs first, on a worker thread. Returns the number of sessions
+// that had still not ended when the workers stopped.
+struct DrainStep {
+  http::Server* server;
+  std::function<void()> before;  // runs just before this server drains (may be empty)
+};
+std::size_t run_until_signal(http::Workers& workers, std::vector<DrainStep> servers,
+                             std::chrono::milliseconds drain, std::function<void()> on_signal);
+// Ends the process at once when sessions were left running (see run_server.cpp).
+void exit_if_stuck(std::size_t left);
 
 }  // namespace sluice::app

@@ -31,7 +31,9 @@ int run_mock(const MockCommandOptions& opts) {
   auto ep = server.listen(cfg.server.listen_host, cfg.server.listen_port);
   write_port_file(opts.port_file, ep.port());
   std::fprintf(stderr, "sluice mock: listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
-  run_until_signal(workers, server, std::chrono::milliseconds(5000), nullptr);
+  auto left = run_until_signal(workers, {{&server, [&service] { service.stop(); }}},
+                               std::chrono::milliseconds(5000), nullptr);
+  exit_if_stuck(left);
   return 0;
 }
 

@@ -39,6 +39,7 @@ int run_serve(const ServeOptions& opts) {
   if (provider.kind == config::ProviderKind::Mock) {
     mock::MockOptions mo;
     mo.tokens_per_second = cfg.mock.tokens_per_second;
+    mo.require_auth = false;  // the quickstart works with no key at all
     mock_service.emplace(mo);
     mock_server.emplace(
         workers, http::ServerLimits{},
@@ -60,8 +61,13 @@ int run_serve(const ServeOptions& opts) {
                ep.address().to_string().c_str(), ep.port(), provider.name.c_str(),
                provider.kind == config::ProviderKind::Mock ? "built-in mock at " : "", provider.base_url.c_str(),
                workers.size());
-  run_until_signal(workers, server, cfg.server.drain_timeout, [&gateway] { gateway.set_draining(); });
+  // The in-process mock is drained after the gateway, so the gateway's in-flight streams can
+  // finish; only then are its stalled or paced replies cut short.
+  std::vector<DrainStep> servers{{&server, nullptr}};
+  if (mock_server) servers.push_back({&*mock_server, [&] { mock_service->stop(); }});
+  auto left = run_until_signal(workers, servers, cfg.server.drain_timeout, [&] { gateway.set_draining(); });
   access_log.flush();
+  exit_if_stuck(left);
   return 0;
 }
 

@@ -222,37 +222,48 @@ net::awaitable<void> Server::run_session(tcp::socket socket, unsigned worker) {
   stream.close();
 }
 
-void Server::drain(std::chrono::milliseconds deadline, std::function<void(std::size_t)> done) {
-  draining_.store(true);
-  auto& ctx0 = workers_.at(0);
-  net::post(ctx0, [this] {
-    boost::system::error_code ec;
-    if (acceptor_) acceptor_->close(ec);
-  });
+void Server::for_each_session(bool idle_only) {
   for (unsigned i = 0; i < workers_.size(); ++i) {
-    net::post(workers_.at(i), [this, i] {
+    net::post(workers_.at(i), [this, i, idle_only] {
       for (Session* s : registry_->per_worker[i]) {
-        if (s->idle) s->stream->cancel();
+        if (!idle_only) {
+          // Past the drain deadline: closing the socket makes every pending operation of the
+          // session fail, so its coroutine unwinds instead of outliving the server.
+          boost::system::error_code ec;
+          s->stream->socket().close(ec);
+        } else if (s->idle) {
+          s->stream->cancel();
+        }
       }
     });
   }
+}
+
+void Server::drain(std::chrono::milliseconds deadline, std::function<void(std::size_t)> done) {
+  draining_.store(true);
+  net::post(workers_.at(0), [this] {
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+  });
   auto until = Clock::now() + deadline;
   net::co_spawn(
-      ctx0,
+      workers_.at(0),
       [this, until, done = std::move(done)]() -> net::awaitable<void> {
         net::steady_timer t{co_await net::this_coro::executor};
+        // Idle keep-alive sessions are closed at once; busy ones finish their response and then
+        // close (draining_ turns keep-alive off). The sweep repeats for sessions that go idle.
         while (active_.load() > 0 && Clock::now() < until) {
-          // Idle sessions that finished a request after the first sweep close themselves; a
-          // periodic sweep also catches ones that went idle since.
-          for (unsigned i = 0; i < workers_.size(); ++i) {
-            net::post(workers_.at(i), [this, i] {
-              for (Session* s : registry_->per_worker[i]) {
-                if (s->idle) s->stream->cancel();
-              }
-            });
-          }
+          for_each_session(true);
           t.expires_after(std::chrono::milliseconds(50));
           co_await t.async_wait(kTuple);
+        }
+        if (active_.load() > 0) {
+          for_each_session(false);
+          auto hard = Clock::now() + std::chrono::seconds(2);
+          while (active_.load() > 0 && Clock::now() < hard) {
+            t.expires_after(std::chrono::milliseconds(20));
+            co_await t.async_wait(kTuple);
+          }
         }
         done(active_.load());
       },

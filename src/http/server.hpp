@@ -145,7 +145,8 @@ class Server {
   // Binds and listens (port 0 picks a free port) and starts accepting. Throws on failure.
   tcp::endpoint listen(const std::string& host, std::uint16_t port);
   // Stops accepting, closes idle keep-alive connections and lets in-flight requests finish.
-  // `done` runs (on a worker thread) once no connection is left or `deadline` has passed.
+  // Connections still open at `deadline` are closed (their requests fail). `done` runs on a
+  // worker thread with the number of sessions that had still not ended after that.
   void drain(std::chrono::milliseconds deadline, std::function<void(std::size_t left)> done);
   std::size_t active_connections() const { return active_.load(); }
 
@@ -153,6 +154,7 @@ class Server {
 
  private:
   net::awaitable<void> accept_loop();
+  void for_each_session(bool idle_only);  // cancel idle sessions, or close every one
   net::awaitable<void> run_session(tcp::socket socket, unsigned worker);
 
   Workers& workers_;

@@ -14,6 +14,9 @@ namespace sluice::server {
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+// An upstream event still incomplete after this many bytes is treated as a broken stream, so
+// a peer that never ends a line cannot grow our memory without bound.
+constexpr std::size_t kMaxPendingEvent = 8 * 1024 * 1024;
 // Non-streaming bodies up to this size are sent in one write with the head.
 constexpr std::uint64_t kWholeBodyLimit = 1024 * 1024;
 
@@ -67,6 +70,15 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
     std::uint64_t ready = boundary - forwarded;  // complete bytes not yet sent
     if (ready == 0) {
       pending.append(chunk);
+      if (pending.size() > kMaxPendingEvent) {
+        ex.error = kind_name(ErrorKind::UpstreamFailed);
+        std::string event;
+        stream::append_event(event, "error",
+                             providers::anthropic::error_event_data(
+                                 "api_error", "upstream stream interrupted: an event exceeded 8 MiB"));
+        if (co_await w.write(event)) co_await w.finish();
+        co_return;
+      }
       continue;
     }
     bool ok;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what sluice needs on Debian 12, only what is missing: a second run does nothing.
+#   scripts/setup.sh            build dependencies (compiler, libraries)
+#   scripts/setup.sh --test     also the test and benchmark tools and the Node clients (npm ci)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libboost-json1.81-dev
+  libboost-url1.81-dev libssl-dev libsimdjson-dev libre2-dev libyaml-cpp-dev libsqlite3-dev
+  libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev ca-certificates)
+test_pkgs=(wrk nginx-light openssl procps)
+# node and npm may come from elsewhere than Debian (the machine image ships its own).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then test_pkgs+=(nodejs npm); fi
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # npm ci only when the lock file changed since the last install.
+  stamp=tests/e2e/node_modules/.sluice-lock-stamp
+  if [[ ! -f $stamp ]] || ! cmp -s tests/e2e/package-lock.json "$stamp"; then
+    echo "setup: npm ci (tests/e2e)"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+    cp tests/e2e/package-lock.json "$stamp"
+  fi
+fi

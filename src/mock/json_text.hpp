@@ -1,0 +1,30 @@
+#pragma once
+// Small text helpers for rendering JSON by appending to a std::string: JSON string escaping,
+// integers, and UTF-8-safe truncation and repair (a cut or a header value must never produce
+// invalid UTF-8 inside a JSON string). Pure functions; thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice::mock {
+
+// Appends `s` as a quoted JSON string. `s` must be valid UTF-8 (see sanitize_utf8).
+void append_json_string(std::string& out, std::string_view s);
+// Appends the decimal digits of `v`.
+void append_uint(std::string& out, std::uint64_t v);
+void append_int(std::string& out, std::int64_t v);
+
+// The longest prefix of `s` of at most `max_bytes` bytes that does not end inside a UTF-8
+// sequence.
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
+// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+std::string sanitize_utf8(std::string_view s);
+// `s` without leading and trailing ASCII whitespace.
+std::string_view trim(std::string_view s);
+// Case-insensitive ASCII comparison.
+bool iequals(std::string_view a, std::string_view b);
+// True when `haystack` contains `needle`, ASCII case-insensitively.
+bool icontains(std::string_view haystack, std::string_view needle);
+
+}  // namespace sluice::mock
