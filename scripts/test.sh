@@ -13,6 +13,13 @@ echo "== release: unit, integration, e2e"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 
 if [[ -z "${SLUICE_SKIP_SANITIZERS:-}" ]]; then
+  echo "== fuzz targets: replay the corpus (libFuzzer + ASan/UBSan, clang)"
+  if [[ ! -f build-fuzz/build.ninja ]]; then
+    cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  fi
+  cmake --build build-fuzz -j "$jobs"
+  ctest --test-dir build-fuzz --output-on-failure
+
   scripts/build.sh asan-ubsan
   echo "== asan-ubsan: unit, integration"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

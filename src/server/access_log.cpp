@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
+#include <boost/json/string_view.hpp>
 
 namespace sluice::server {
 
@@ -23,28 +23,37 @@ std::string now_iso8601() {
   return buf;
 }
 
-double round3(double v) { return static_cast<double>(static_cast<long long>(v * 1000.0 + 0.5)) / 1000.0; }
+// A JSON string literal (quoted, escaped).
+std::string quoted(std::string_view v) { return boost::json::serialize(boost::json::string_view(v.data(), v.size())); }
+
+// Milliseconds with microsecond precision in plain decimal notation (Boost.JSON would print
+// doubles as 1.256E0, which log tools read fine but people do not).
+std::string millis(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
 }  // namespace
 
 std::string to_json_line(const AccessRecord& r) {
-  boost::json::object o;
-  o["ts"] = now_iso8601();
-  o["request_id"] = r.request_id;
-  o["method"] = r.method;
-  o["route"] = r.route;
-  if (!r.model.empty()) o["model"] = r.model;
-  o["status"] = r.status;
-  o["upstream_status"] = r.upstream_status;
-  o["attempts"] = r.attempts;
-  o["latency_ms"] = round3(r.latency_ms);
-  if (r.ttfb_ms >= 0) o["ttfb_ms"] = round3(r.ttfb_ms);
-  o["bytes_in"] = r.bytes_in;
-  o["bytes_out"] = r.bytes_out;
-  o["stream"] = r.stream;
-  if (!r.error.empty()) o["error"] = r.error;
-  if (!r.upstream_request_id.empty()) o["upstream_request_id"] = r.upstream_request_id;
-  std::string line = boost::json::serialize(o);
-  line.push_back('\n');
+  std::string line;
+  line.reserve(384);
+  line += "{\"ts\":" + quoted(now_iso8601());
+  line += ",\"request_id\":" + quoted(r.request_id);
+  line += ",\"method\":" + quoted(r.method);
+  line += ",\"route\":" + quoted(r.route);
+  if (!r.model.empty()) line += ",\"model\":" + quoted(r.model);
+  line += ",\"status\":" + std::to_string(r.status);
+  line += ",\"upstream_status\":" + std::to_string(r.upstream_status);
+  line += ",\"attempts\":" + std::to_string(r.attempts);
+  line += ",\"latency_ms\":" + millis(r.latency_ms);
+  if (r.ttfb_ms >= 0) line += ",\"ttfb_ms\":" + millis(r.ttfb_ms);
+  line += ",\"bytes_in\":" + std::to_string(r.bytes_in);
+  line += ",\"bytes_out\":" + std::to_string(r.bytes_out);
+  line += r.stream ? ",\"stream\":true" : ",\"stream\":false";
+  if (!r.error.empty()) line += ",\"error\":" + quoted(r.error);
+  if (!r.upstream_request_id.empty()) line += ",\"upstream_request_id\":" + quoted(r.upstream_request_id);
+  line += "}\n";
   return line;
 }
 
