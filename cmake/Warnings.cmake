@@ -5,3 +5,8 @@ target_compile_options(sluice_warnings INTERFACE
   # g++ 12 false positive on every Asio coroutine frame (awaitable_frame_base::operator delete).
   -Wno-mismatched-new-delete
   $<$<BOOL:${SLUICE_WERROR}>:-Werror>)
+# Sanitizer instrumentation makes g++ 12 report maybe-uninitialized inside Boost.Beast's
+# basic_parser (boost::optional storage); not ours and not real.
+if(NOT SLUICE_SANITIZE STREQUAL "")
+  target_compile_options(sluice_warnings INTERFACE -Wno-maybe-uninitialized)
+endif()

@@ -10,6 +10,8 @@ case "$preset" in
   tsan)       dir=build-tsan;       extra=(-DSLUICE_SANITIZE=tsan -DSLUICE_BUILD_BENCH=OFF) ;;
   *) echo "unknown preset $preset" >&2; exit 2 ;;
 esac
+# Let ccache hit across checkouts in different folders (CI builds a fresh clone elsewhere).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 if [[ ! -f $dir/build.ninja ]]; then
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WERROR=ON "${extra[@]}"
 fi

@@ -36,7 +36,9 @@ int run_serve(const ServeOptions& opts) {
   std::optional<mock::MockService> mock_service;
   std::optional<http::Server> mock_server;
   auto& provider = cfg.providers.front();
-  if (provider.kind == config::ProviderKind::Mock) {
+  bool any_mock = false;
+  for (const auto& p : cfg.providers) any_mock = any_mock || p.kind == config::ProviderKind::Mock;
+  if (any_mock) {
     mock::MockOptions mo;
     mo.tokens_per_second = cfg.mock.tokens_per_second;
     mo.require_auth = false;  // the quickstart works with no key at all
@@ -46,12 +48,15 @@ int run_serve(const ServeOptions& opts) {
         [&](http::Request& r, http::ResponseWriter& w) { return mock_service->handle(r, w); },
         [](const http::Rejection& r) { return server::error_response(r.target, Error{r.kind, r.message, {}}, r.request_id); });
     auto mep = mock_server->listen("127.0.0.1", 0);
-    provider.base_url = "http://127.0.0.1:" + std::to_string(mep.port());
+    for (auto& p : cfg.providers) {
+      if (p.kind == config::ProviderKind::Mock) p.base_url = "http://127.0.0.1:" + std::to_string(mep.port());
+    }
   }
   config::validate(cfg);
 
   server::AccessLog access_log(cfg.access_log);
-  server::Gateway gateway(cfg, workers.size(), access_log);
+  server::Gateway gateway(cfg, workers.size(),
+                          server::Deps{SystemClock::instance(), SystemRandom::instance(), access_log});
   http::Server server(
       workers, limits, [&gateway](http::Request& r, http::ResponseWriter& w) { return gateway.handle(r, w); },
       [&gateway](const http::Rejection& r) { return gateway.reject(r); });

@@ -6,6 +6,13 @@ namespace sluice::config {
 
 Config default_config() { return Config{}; }
 
+std::vector<DeploymentConfig> ProviderConfig::all_deployments() const {
+  std::vector<DeploymentConfig> out;
+  if (!base_url.empty()) out.push_back(DeploymentConfig{base_url, api_key, 1.0});
+  out.insert(out.end(), deployments.begin(), deployments.end());
+  return out;
+}
+
 void apply_upstream(Config& cfg, const std::string& upstream) {
   auto& p = cfg.providers.front();
   if (upstream == "mock") {
@@ -52,6 +59,30 @@ void validate(const Config& cfg) {
       if (!(p.base_url.starts_with("http://") || p.base_url.starts_with("https://"))) {
         throw ConfigError(where + ".base_url: expected an http:// or https:// URL, got '" + p.base_url + "'");
       }
+    }
+    for (std::size_t d = 0; d < p.deployments.size(); ++d) {
+      const auto& dep = p.deployments[d];
+      std::string dw = where + ".deployments[" + std::to_string(d) + "]";
+      if (!(dep.base_url.starts_with("http://") || dep.base_url.starts_with("https://"))) {
+        throw ConfigError(dw + ".base_url: expected an http:// or https:// URL, got '" + dep.base_url + "'");
+      }
+      if (!(dep.weight > 0)) throw ConfigError(dw + ".weight: must be positive");
+    }
+    if (p.retry.max_attempts < 1) throw ConfigError(where + ".retry.max_attempts: must be at least 1");
+    if (p.retry.budget_ratio < 0) throw ConfigError(where + ".retry.budget_ratio: must not be negative");
+    if (p.breaker.consecutive_failures < 1 || p.breaker.half_open_probes < 1) {
+      throw ConfigError(where + ".breaker: consecutive_failures and half_open_probes must be at least 1");
+    }
+    for (std::size_t f = 0; f < p.fallbacks.size(); ++f) {
+      const auto& name = p.fallbacks[f].provider;
+      bool known = false;
+      for (const auto& other : cfg.providers) known = known || (other.name == name && &other != &p);
+      if (!known) {
+        throw ConfigError(where + ".fallbacks[" + std::to_string(f) + "].provider: no other provider named '" + name + "'");
+      }
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (cfg.providers[j].name == p.name) throw ConfigError(where + ".name: duplicate provider name '" + p.name + "'");
     }
     if (p.timeouts.connect.count() == 0 || p.timeouts.first_byte.count() == 0 ||
         p.timeouts.idle.count() == 0 || p.timeouts.total.count() == 0) {

@@ -32,6 +32,42 @@ enum class ProviderKind {
   Mock,       // the built-in `sluice mock`, run inside the gateway process
 };
 
+// Retries of one provider (upstream/retry_policy.hpp says what is retried).
+struct RetrySettings {
+  int max_attempts = 3;                  // attempts in all, the first included; 1 = no retries
+  milliseconds base{500};                // full-jitter backoff: uniform(0, min(cap, base * 2^n))
+  milliseconds cap{8'000};
+  milliseconds max_retry_after{30'000};  // a longer upstream retry-after goes to the client instead
+  double budget_ratio = 0.2;             // retries <= this fraction of requests over the window
+  milliseconds budget_window{10'000};
+  int budget_min_retries = 3;            // retries always allowed per window, even when quiet
+  bool exhausted_should_retry_false = true;  // final error after retries says x-should-retry: false
+};
+
+// Circuit breaker of each deployment (upstream/circuit_breaker.hpp).
+struct BreakerSettings {
+  int consecutive_failures = 5;
+  double failure_ratio = 0.5;
+  int min_requests = 20;
+  milliseconds window{10'000};
+  milliseconds open_for{5'000};
+  int half_open_probes = 1;
+};
+
+// One place a provider is served from: a base URL and a key. A provider with several spreads
+// load over them by weight and outstanding requests.
+struct DeploymentConfig {
+  std::string base_url;
+  std::string api_key;
+  double weight = 1.0;
+};
+
+// Where a request goes when its provider has exhausted its retries or every breaker is open.
+struct FallbackConfig {
+  std::string provider;  // name of another provider
+  std::string model;     // when set, the request's model is replaced by this one
+};
+
 struct ProviderConfig {
   std::string name = "anthropic";
   ProviderKind kind = ProviderKind::Anthropic;
@@ -41,6 +77,14 @@ struct ProviderConfig {
   Timeouts timeouts;
   std::size_t pool_max_idle = 64;           // idle keep-alive connections kept per worker
   milliseconds pool_idle_timeout{60'000};   // an idle pooled connection older than this is closed
+  // Extra deployments; when empty the provider has one, from base_url and api_key above.
+  std::vector<DeploymentConfig> deployments;
+  RetrySettings retry;
+  BreakerSettings breaker;
+  std::vector<FallbackConfig> fallbacks;
+
+  // base_url/api_key as the first deployment, followed by `deployments`.
+  std::vector<DeploymentConfig> all_deployments() const;
 };
 
 struct ServerConfig {

@@ -83,6 +83,51 @@ ProviderConfig parse_provider(const YAML::Node& node, const std::string& path) {
     pool.read("max_idle", p.pool_max_idle);
     pool.read_ms("idle_timeout_ms", p.pool_idle_timeout);
   }
+  {
+    Section r(s.get("retry"), s.child("retry"));
+    r.read("max_attempts", p.retry.max_attempts);
+    r.read_ms("base_ms", p.retry.base);
+    r.read_ms("cap_ms", p.retry.cap);
+    r.read_ms("max_retry_after_ms", p.retry.max_retry_after);
+    r.read("budget_ratio", p.retry.budget_ratio);
+    r.read_ms("budget_window_ms", p.retry.budget_window);
+    r.read("budget_min_retries", p.retry.budget_min_retries);
+    r.read("exhausted_should_retry_false", p.retry.exhausted_should_retry_false);
+  }
+  {
+    Section b(s.get("breaker"), s.child("breaker"));
+    b.read("consecutive_failures", p.breaker.consecutive_failures);
+    b.read("failure_ratio", p.breaker.failure_ratio);
+    b.read("min_requests", p.breaker.min_requests);
+    b.read_ms("window_ms", p.breaker.window);
+    b.read_ms("open_for_ms", p.breaker.open_for);
+    b.read("half_open_probes", p.breaker.half_open_probes);
+  }
+  if (auto deps = s.get("deployments"); deps && !deps.IsNull()) {
+    if (!deps.IsSequence()) throw ConfigError(s.child("deployments") + ": expected a list");
+    for (std::size_t i = 0; i < deps.size(); ++i) {
+      Section d(deps[i], s.child("deployments") + "[" + std::to_string(i) + "]");
+      DeploymentConfig dep;
+      d.read("base_url", dep.base_url);
+      d.read("api_key", dep.api_key);
+      d.read("weight", dep.weight);
+      p.deployments.push_back(std::move(dep));
+    }
+  }
+  if (auto fbs = s.get("fallbacks"); fbs && !fbs.IsNull()) {
+    if (!fbs.IsSequence()) throw ConfigError(s.child("fallbacks") + ": expected a list");
+    for (std::size_t i = 0; i < fbs.size(); ++i) {
+      FallbackConfig fb;
+      if (fbs[i].IsScalar()) {
+        fb.provider = fbs[i].as<std::string>();
+      } else {
+        Section f(fbs[i], s.child("fallbacks") + "[" + std::to_string(i) + "]");
+        f.read("provider", fb.provider);
+        f.read("model", fb.model);
+      }
+      p.fallbacks.push_back(std::move(fb));
+    }
+  }
   return p;
 }
 

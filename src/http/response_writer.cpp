@@ -42,6 +42,12 @@ net::awaitable<bool> ResponseWriter::start(bhttp::response<bhttp::empty_body> he
   head.version(version_);
   head.keep_alive(keep_alive_);
   chunked_ = !head.has_content_length();
+  if (chunked_ && version_ < 11) {
+    // HTTP/1.0 has no chunked encoding: the body ends when the connection closes.
+    chunked_ = false;
+    keep_alive_ = false;
+    head.keep_alive(false);
+  }
   if (chunked_) head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> sr{head};
   first_byte_at_ = Clock::now();
@@ -89,6 +95,32 @@ net::awaitable<bool> ResponseWriter::finish() {
   }
   co_return true;
 }
+
+void ResponseWriter::watch_client(std::function<void()> on_gone) {
+  unwatch();
+  auto flag = std::make_shared<bool>(true);
+  watching_ = flag;
+  auto& sock = stream_.socket();
+  sock.async_wait(tcp::socket::wait_read, [flag, &sock, on_gone = std::move(on_gone)](boost::system::error_code ec) {
+    if (!*flag || ec) return;  // unwatched, or the socket was cancelled/closed by us
+    *flag = false;
+    // Readable with nothing to read means the peer closed (FIN) or reset the connection. Bytes
+    // to read (a pipelined request) mean the client is still there: stop watching.
+    boost::system::error_code aec;
+    if (sock.available(aec) == 0 || aec) on_gone();
+  });
+}
+
+void ResponseWriter::unwatch() {
+  if (watching_ && *watching_) {
+    *watching_ = false;
+    boost::system::error_code ec;
+    stream_.socket().cancel(ec);  // completes the pending wait (its handler sees the flag)
+  }
+  watching_.reset();
+}
+
+ResponseWriter::~ResponseWriter() { unwatch(); }
 
 void ResponseWriter::abort() {
   aborted_ = true;

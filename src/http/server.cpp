@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <cstdio>
+#include <exception>
 #include <mutex>
 #include <unordered_set>
 
@@ -61,14 +63,24 @@ std::string parse_error_message(const boost::system::error_code& ec) {
 }
 }  // namespace
 
-std::string_view Request::path() const {
+std::string_view Request::origin_form() const {
   std::string_view t{msg.target().data(), msg.target().size()};
+  // absolute-form (RFC 9112 §3.2.2): "http://host/path?q" -> "/path?q"
+  if (t.starts_with("http://") || t.starts_with("https://")) {
+    auto slash = t.find('/', t.find("//") + 2);
+    return slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
+  }
+  return t;
+}
+
+std::string_view Request::path() const {
+  std::string_view t = origin_form();
   auto q = t.find('?');
   return q == std::string_view::npos ? t : t.substr(0, q);
 }
 
 std::string_view Request::query() const {
-  std::string_view t{msg.target().data(), msg.target().size()};
+  std::string_view t = origin_form();
   auto q = t.find('?');
   return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
 }
@@ -119,7 +131,18 @@ net::awaitable<void> Server::accept_loop() {
       continue;
     }
     active_.fetch_add(1);
-    net::co_spawn(workers_.at(worker), run_session(std::move(sock), worker), net::detached);
+    net::co_spawn(workers_.at(worker), run_session(std::move(sock), worker), [](std::exception_ptr e) {
+      // The last-resort catch (conventions.md §2.4): a handler that threw loses its
+      // connection, never the process.
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "sluice: internal error in a session: %s\n", ex.what());
+      } catch (...) {
+        std::fprintf(stderr, "sluice: internal error in a session\n");
+      }
+    });
   }
 }
 

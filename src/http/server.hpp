@@ -72,6 +72,7 @@ struct Request {
   unsigned worker = 0;         // index of the worker thread that runs this request
   tcp::endpoint peer;
 
+  std::string_view origin_form() const;  // the target as "/path?query", also for absolute-form
   std::string_view path() const;   // target without the query string
   std::string_view query() const;  // after '?', or empty
 };
@@ -107,6 +108,14 @@ class ResponseWriter {
   // Set by the server when it is draining: the response says `connection: close`.
   void set_keep_alive(bool on) { keep_alive_ = keep_alive_ && on; }
 
+  // Calls `on_gone` (on this worker) as soon as the client closes or resets its connection,
+  // so the caller can cancel upstream work at once instead of at its next write. One watch at a
+  // time; unwatch() (or the writer's destruction) ends it. Must not be active while the server
+  // reads the next request, so callers unwatch before returning.
+  void watch_client(std::function<void()> on_gone);
+  void unwatch();
+  ~ResponseWriter();
+
  private:
   beast::tcp_stream& stream_;
   unsigned version_;
@@ -120,6 +129,7 @@ class ResponseWriter {
   int status_ = 0;
   std::uint64_t bytes_out_ = 0;
   Clock::time_point first_byte_at_{};
+  std::shared_ptr<bool> watching_;  // shared with the pending wait's handler
 };
 
 using Handler = std::function<net::awaitable<void>(Request&, ResponseWriter&)>;

@@ -46,6 +46,7 @@ std::string to_json_line(const AccessRecord& r) {
   line += ",\"status\":" + std::to_string(r.status);
   line += ",\"upstream_status\":" + std::to_string(r.upstream_status);
   line += ",\"attempts\":" + std::to_string(r.attempts);
+  if (!r.provider.empty()) line += ",\"provider\":" + quoted(r.provider);
   line += ",\"latency_ms\":" + millis(r.latency_ms);
   if (r.ttfb_ms >= 0) line += ",\"ttfb_ms\":" + millis(r.ttfb_ms);
   line += ",\"bytes_in\":" + std::to_string(r.bytes_in);

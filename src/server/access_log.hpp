@@ -20,7 +20,8 @@ struct AccessRecord {
   std::string model;           // empty when not known
   int status = 0;              // status sent to the client
   int upstream_status = 0;     // 0 when no upstream response
-  int attempts = 0;            // upstream attempts made
+  int attempts = 0;            // upstream attempts made (retries and fallbacks included)
+  std::string provider;        // deployment that answered last ("<provider>#<index>")
   double latency_ms = 0;       // received -> response finished
   double ttfb_ms = -1;         // received -> first byte to the client; -1 when none
   std::uint64_t bytes_in = 0;

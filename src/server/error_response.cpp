@@ -14,6 +14,7 @@ bhttp::response<bhttp::string_body> error_response(std::string_view path, const 
   } else {
     res.body() = providers::anthropic::error_body(providers::anthropic::error_type(e.kind), e.message, request_id);
   }
+  if (e.kind == ErrorKind::UpstreamOverloaded) res.reason("Overloaded");  // 529 has no standard phrase
   res.set(bhttp::field::content_type, "application/json");
   res.set("request-id", request_id);
   res.set("x-sluice-request-id", request_id);

@@ -1,6 +1,8 @@
 #pragma once
-// Per-request state of the gateway, owned by the handler's coroutine frame (Pingora's CTX).
+// Per-request state of the gateway, owned by the handler's coroutine frame (Pingora's CTX),
+// and the outcome of relaying one upstream stream.
 
+#include <optional>
 #include <string>
 
 #include "server/gateway.hpp"
@@ -11,9 +13,23 @@ struct Gateway::Exchange {
   std::string model;
   bool stream = false;
   int upstream_status = 0;
-  int attempts = 0;
+  int attempts = 0;                 // upstream attempts over every provider tried
+  std::string provider;             // the provider (deployment label) that answered last
   std::string upstream_request_id;
-  std::string error;  // kind name of the error that ended the request, if any
+  std::string error;                // kind name of the error that ended the request, if any
+  bool exhausted = false;           // retries were spent: the final error says so
+  bool client_gone = false;         // the client closed its connection
+  int retry_after_s = 0;            // sent as retry-after with sluice's own error, when > 0
+  std::string allow;                // the Allow header of a 405
+  upstream::UpstreamResponse* current = nullptr;  // cancelled when the client goes away
+};
+
+struct Gateway::StreamResult {
+  bool committed = false;          // bytes of this stream reached the client
+  bool completed = false;          // ended with message_stop (or a relayed in-band error after content)
+  std::string inband_error_type;   // an in-band error that arrived before the commit point
+  std::optional<Error> failure;    // the upstream broke (reset, idle timeout, EOF without end)
+  std::string held;                // bytes held back before the commit point
 };
 
 }  // namespace sluice::server

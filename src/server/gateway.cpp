@@ -1,6 +1,11 @@
 #include "server/gateway.hpp"
 
+#include <sstream>
+
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include "providers/anthropic/validate.hpp"
 #include "server/exchange.hpp"
@@ -33,30 +38,41 @@ double ms_between(http::Clock::time_point a, http::Clock::time_point b) {
 
 }  // namespace
 
-Gateway::Gateway(const config::Config& cfg, unsigned workers, AccessLog& log)
-    : provider_(cfg.providers.front()),
-      client_(std::make_unique<upstream::UpstreamClient>(cfg.providers.front(), workers)),
-      log_(log) {}
+Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps) : deps_(deps) {
+  for (const auto& p : cfg.providers) {
+    providers_.push_back(std::make_unique<upstream::Provider>(p, workers, deps_.clock, deps_.random));
+  }
+}
+
+Gateway::~Gateway() = default;
+
+upstream::Provider* Gateway::provider_named(const std::string& name) {
+  for (auto& p : providers_) {
+    if (p->name() == name) return p.get();
+  }
+  return nullptr;
+}
 
 net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w) {
   Exchange ex;
   Route route = route_of(req.path());
   if (route == Route::Unknown) {
-    co_await reply_error(req, w, ex, Error{ErrorKind::NotFound, "Not found: " + std::string(req.path()), {}});
+    // Named, never a temporary: g++ 12 destroys a non-trivial temporary argument of a coroutine
+    // twice inside co_await (see docs/cpp-pitfalls.md).
+    Error e{ErrorKind::NotFound, "Not found: " + std::string(req.path()), {}};
+    co_await reply_error(req, w, ex, e);
     co_return;
   }
   if (req.msg.method() != method_of(route)) {
     Error e{ErrorKind::MethodNotAllowed,
             "Method " + std::string(req.msg.method_string()) + " is not allowed on " + std::string(req.path()), {}};
+    ex.allow = std::string(bhttp::to_string(method_of(route)));
     co_await reply_error(req, w, ex, e);
     co_return;
   }
   if (route == Route::Health) {
-    bool draining = draining_.load();
-    bhttp::response<bhttp::string_body> res{draining ? bhttp::status::service_unavailable : bhttp::status::ok, 11};
-    res.set(bhttp::field::content_type, "application/json");
-    res.set("x-sluice-request-id", req.request_id);
-    res.body() = draining ? R"({"status":"draining"})" : R"({"status":"ok"})";
+    bhttp::response<bhttp::string_body> res;
+    health(req, res);
     co_await w.send(std::move(res));
     log(req, w, ex);
     co_return;
@@ -64,9 +80,8 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
   if (route == Route::Messages || route == Route::CountTokens) {
     auto ct = req.msg[bhttp::field::content_type];
     if (!is_json_content_type({ct.data(), ct.size()})) {
-      co_await reply_error(req, w, ex,
-                           Error{ErrorKind::UnsupportedMediaType,
-                                 "Content-Type must be application/json, got '" + std::string(ct) + "'", {}});
+      Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
+      co_await reply_error(req, w, ex, e);
       co_return;
     }
     auto info = providers::anthropic::validate_request(
@@ -81,35 +96,38 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
   co_await proxy(req, w, ex);
 }
 
-net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
-  upstream::UpstreamRequest ureq;
-  ureq.method = req.msg.method();
-  ureq.target = std::string(req.msg.target());
-  ureq.headers = upstream_request_headers(req.msg.base(), provider_.api_key);
-  ureq.body = std::move(req.msg.body());
-  ureq.streaming = ex.stream;
-  auto sent = co_await client_->send(req.worker, ureq);
-  ex.attempts = ureq.attempts;
-  if (!sent.ok()) {
-    co_await reply_error(req, w, ex, sent.error());
-    co_return;
+void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& res) const {
+  bool draining = draining_.load();
+  boost::json::array providers;
+  bool any_open = false;
+  for (const auto& p : providers_) {
+    boost::json::array deployments;
+    for (const auto& d : const_cast<upstream::Provider&>(*p).deployments()) {
+      auto state = d->breaker.state();
+      any_open = any_open || state == upstream::CircuitBreaker::State::Open;
+      deployments.push_back(boost::json::object{{"deployment", d->label},
+                                                {"breaker", upstream::CircuitBreaker::state_name(state)},
+                                                {"outstanding", d->outstanding.load()}});
+    }
+    providers.push_back(boost::json::object{{"name", p->name()}, {"deployments", std::move(deployments)}});
   }
-  auto& res = *sent.value();
-  ex.upstream_status = static_cast<int>(res.status());
-  if (auto rid = res.head().find("request-id"); rid != res.head().end()) ex.upstream_request_id = std::string(rid->value());
-  auto ct = res.head()[bhttp::field::content_type];
-  if (is_event_stream({ct.data(), ct.size()})) {
-    ex.stream = true;
-    co_await relay_stream(req, res, w, ex);
-  } else {
-    co_await relay_body(req, res, w, ex);
-  }
-  log(req, w, ex);
+  boost::json::object body{{"status", draining ? "draining" : (any_open ? "degraded" : "ok")},
+                           {"providers", std::move(providers)}};
+  res.result(draining ? bhttp::status::service_unavailable : bhttp::status::ok);
+  res.version(11);
+  res.set(bhttp::field::content_type, "application/json");
+  res.set("x-sluice-request-id", req.request_id);
+  res.body() = boost::json::serialize(body);
 }
 
 net::awaitable<void> Gateway::reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e) {
   ex.error = kind_name(e.kind);
-  co_await w.send(error_response(req.path(), e, req.request_id));
+  auto res = error_response(req.path(), e, req.request_id);
+  if (ex.attempts > 0) res.set("x-sluice-attempts", std::to_string(ex.attempts));
+  if (ex.exhausted) res.set("x-should-retry", "false");
+  if (ex.retry_after_s > 0) res.set("retry-after", std::to_string(ex.retry_after_s));
+  if (!ex.allow.empty()) res.set(bhttp::field::allow, ex.allow);
+  co_await w.send(std::move(res));
   log(req, w, ex);
 }
 
@@ -121,9 +139,13 @@ bhttp::response<bhttp::string_body> Gateway::reject(const http::Rejection& r) {
   rec.route = std::string(r.target.substr(0, r.target.find('?')));
   rec.status = http_status(r.kind);
   rec.bytes_in = r.bytes_in;
-  rec.bytes_out = res.body().size();
+  res.keep_alive(false);  // the server closes after a rejection, and says so
+  res.prepare_payload();
+  std::ostringstream wire;  // rare path: the exact size of what is sent
+  wire << res;
+  rec.bytes_out = wire.str().size();
   rec.error = kind_name(r.kind);
-  log_.write(rec);
+  deps_.log.write(rec);
   return res;
 }
 
@@ -136,6 +158,7 @@ void Gateway::log(const http::Request& req, const http::ResponseWriter& w, const
   rec.status = w.status();
   rec.upstream_status = ex.upstream_status;
   rec.attempts = ex.attempts;
+  rec.provider = ex.provider;
   auto now = http::Clock::now();
   rec.latency_ms = ms_between(req.received, now);
   if (w.started()) rec.ttfb_ms = ms_between(req.received, w.first_byte_at());
@@ -143,9 +166,9 @@ void Gateway::log(const http::Request& req, const http::ResponseWriter& w, const
   rec.bytes_out = w.bytes_out();
   rec.stream = ex.stream;
   rec.error = ex.error;
-  if (rec.error.empty() && w.client_gone()) rec.error = "client_gone";
+  if (rec.error.empty() && (w.client_gone() || ex.client_gone)) rec.error = "client_gone";
   rec.upstream_request_id = ex.upstream_request_id;
-  log_.write(rec);
+  deps_.log.write(rec);
 }
 
 }  // namespace sluice::server

@@ -1,28 +1,39 @@
 #pragma once
-// The gateway's request handler: routes, validation, and the passthrough to the Anthropic
-// provider (relay of the response, event by event for streams). Life of a request:
-// docs/life-of-a-request.md.
+// The gateway's request handler: routes, validation, and the passthrough to Anthropic providers
+// with retries, circuit breakers and fallbacks; responses are relayed event by event for
+// streams. Life of a request: docs/life-of-a-request.md.
 //
-// Thread-safety: one Gateway serves every worker concurrently; it holds only immutable config,
-// the upstream client (per-worker pools inside) and the thread-safe access log.
+// Thread-safety: one Gateway serves every worker concurrently; it holds immutable config, the
+// providers (internally synchronised) and the thread-safe access log.
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <vector>
 
+#include "common/clock.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "server/access_log.hpp"
-#include "upstream/client.hpp"
+#include "upstream/provider.hpp"
 
 namespace sluice::server {
 
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 
+// What the gateway needs from its environment (LevelDB's Env seam): tests pass fakes.
+struct Deps {
+  const Clock& clock;
+  Random& random;
+  AccessLog& log;
+};
+
 class Gateway {
  public:
-  // `log` must outlive the Gateway.
-  Gateway(const config::Config& cfg, unsigned workers, AccessLog& log);
+  // `deps` must outlive the Gateway.
+  Gateway(const config::Config& cfg, unsigned workers, Deps deps);
+  ~Gateway();
 
   net::awaitable<void> handle(http::Request& req, http::ResponseWriter& w);
   // Reply for requests the HTTP layer refused before routing (framing, limits); logs them.
@@ -30,20 +41,28 @@ class Gateway {
   // From now on /healthz answers 503 so load balancers move traffic away.
   void set_draining() { draining_.store(true); }
 
- private:
-  struct Exchange;  // per-request state, defined in gateway.cpp
+  struct Exchange;      // per-request state, server/exchange.hpp
+  struct StreamResult;  // outcome of relaying one upstream stream, server/exchange.hpp
 
+ private:
   net::awaitable<void> proxy(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  // Relays one upstream stream; `sr` says how it went. (An out-parameter: g++ 12 miscompiled
+  // this coroutine returning the struct by value.)
   net::awaitable<void> relay_stream(const http::Request& req, upstream::UpstreamResponse& res,
-                                    http::ResponseWriter& w, Exchange& ex);
-  net::awaitable<void> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
+                                    http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
+  net::awaitable<void> flush_held(const http::Request& req, upstream::UpstreamResponse& res,
+                                  http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
+  net::awaitable<bool> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                   http::ResponseWriter& w, Exchange& ex);
   net::awaitable<void> reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e);
+  bhttp::response<bhttp::empty_body> response_head(const http::Request& req, upstream::UpstreamResponse& res,
+                                                   const Exchange& ex) const;
+  void health(http::Request& req, bhttp::response<bhttp::string_body>& res) const;
   void log(const http::Request& req, const http::ResponseWriter& w, const Exchange& ex);
+  upstream::Provider* provider_named(const std::string& name);
 
-  const config::ProviderConfig& provider_;
-  std::unique_ptr<upstream::UpstreamClient> client_;
-  AccessLog& log_;
+  Deps deps_;
+  std::vector<std::unique_ptr<upstream::Provider>> providers_;  // [0] serves every request
   std::atomic<bool> draining_{false};
 };
 

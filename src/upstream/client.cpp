@@ -10,7 +10,7 @@ namespace sluice::upstream {
 namespace {
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
-Clock::time_point earliest(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
+SteadyClock::time_point earliest(SteadyClock::time_point a, SteadyClock::time_point b) { return a < b ? a : b; }
 
 Error io_error(const boost::system::error_code& ec, const char* what) {
   if (ec == beast::error::timeout) {
@@ -28,7 +28,7 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
 }  // namespace
 
 UpstreamResponse::UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string pool_key,
-                                   config::Timeouts timeouts, Clock::time_point deadline, bool streaming)
+                                   config::Timeouts timeouts, SteadyClock::time_point deadline, bool streaming)
     : conn_(std::move(conn)),
       pool_(pool),
       pool_key_(std::move(pool_key)),
@@ -48,13 +48,18 @@ UpstreamResponse::~UpstreamResponse() {
   }
 }
 
+void UpstreamResponse::cancel() {
+  failed_ = true;
+  if (conn_) conn_->close();
+}
+
 net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_t cap) {
   if (parser_.is_done()) co_return std::size_t{0};
   auto& body = parser_.get().body();
   for (;;) {
     body.data = buf;
     body.size = cap;
-    auto limit = streaming_ ? earliest(Clock::now() + timeouts_.idle, deadline_) : deadline_;
+    auto limit = streaming_ ? earliest(SteadyClock::now() + timeouts_.idle, deadline_) : deadline_;
     conn_->tcp().expires_at(limit);
     boost::system::error_code ec;
     if (auto* ssl = conn_->ssl()) {
@@ -106,7 +111,7 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::send(unsigned worker
   msg.keep_alive(true);
   msg.body() = std::move(req.body);
   msg.prepare_payload();
-  auto deadline = Clock::now() + timeouts_.total;
+  auto deadline = SteadyClock::now() + timeouts_.total;
   bool stale = false;
   req.attempts = 1;
   auto result = co_await attempt(worker, msg, req.streaming, deadline, true, stale);
@@ -120,7 +125,7 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::send(unsigned worker
 
 net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned worker,
                                                                     bhttp::request<bhttp::string_body>& msg,
-                                                                    bool streaming, Clock::time_point deadline,
+                                                                    bool streaming, SteadyClock::time_point deadline,
                                                                     bool allow_pooled, bool& stale) {
   stale = false;
   auto& pool = *pools_[worker];
@@ -130,14 +135,14 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned wor
     auto ex = co_await net::this_coro::executor;
     conn = tls_ ? std::make_unique<Connection>(ex, *tls_) : std::make_unique<Connection>(ex);
     auto opened = co_await conn->open(endpoint_, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                     std::min<Clock::duration>(timeouts_.connect, deadline - Clock::now())));
+                                                     std::min<SteadyClock::duration>(timeouts_.connect, deadline - SteadyClock::now())));
     if (!opened.ok()) co_return opened.error();
   }
   bool reused = conn->reused;
 
   // Writing the request and waiting for the head share one deadline: first_byte for streams,
   // the total deadline otherwise (a long non-streaming answer sends nothing until it is done).
-  auto head_deadline = streaming ? earliest(Clock::now() + timeouts_.first_byte, deadline) : deadline;
+  auto head_deadline = streaming ? earliest(SteadyClock::now() + timeouts_.first_byte, deadline) : deadline;
   conn->tcp().expires_at(head_deadline);
   boost::system::error_code ec;
   if (auto* ssl = conn->ssl()) {

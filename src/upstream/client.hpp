@@ -37,7 +37,7 @@ struct UpstreamRequest {
 class UpstreamResponse {
  public:
   UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string pool_key, config::Timeouts timeouts,
-                   Clock::time_point deadline, bool streaming);
+                   SteadyClock::time_point deadline, bool streaming);
   ~UpstreamResponse();
   UpstreamResponse(const UpstreamResponse&) = delete;
   UpstreamResponse& operator=(const UpstreamResponse&) = delete;
@@ -46,6 +46,8 @@ class UpstreamResponse {
   const bhttp::response_header<>& head() const { return parser_.get().base(); }
   unsigned status() const { return parser_.get().result_int(); }
   bool done() const { return parser_.is_done(); }
+  // Closes the connection now: a pending read() fails at once (the client went away).
+  void cancel();
 
   // Reads the next piece of the body into [buf, buf+cap): returns the byte count, 0 when the
   // body is complete. Waits at most the idle timeout (streams) and never past the total deadline.
@@ -58,7 +60,7 @@ class UpstreamResponse {
   Pool& pool_;
   std::string pool_key_;
   config::Timeouts timeouts_;
-  Clock::time_point deadline_;
+  SteadyClock::time_point deadline_;
   bool streaming_;
   bool failed_ = false;
   bhttp::response_parser<bhttp::buffer_body> parser_;
@@ -83,7 +85,7 @@ class UpstreamClient {
 
  private:
   net::awaitable<Result<UpstreamResponsePtr>> attempt(unsigned worker, bhttp::request<bhttp::string_body>& msg,
-                                                      bool streaming, Clock::time_point deadline,
+                                                      bool streaming, SteadyClock::time_point deadline,
                                                       bool allow_pooled, bool& stale);
 
   Endpoint endpoint_;

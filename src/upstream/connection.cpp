@@ -28,7 +28,7 @@ Connection::Connection(net::any_io_executor ex, net::ssl::context& tls)
     : ssl_(std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls)) {}
 
 net::awaitable<Result<bool>> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
+  auto deadline = SteadyClock::now() + timeout;
   net::ip::tcp::resolver resolver{co_await net::this_coro::executor};
   // The resolver has no timeout of its own; loopback and literal addresses resolve at once, and
   // the connect below is bounded.
@@ -62,7 +62,7 @@ ConnectionPtr Pool::take(const std::string& key) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
-  auto now = Clock::now();
+  auto now = SteadyClock::now();
   while (!list.empty()) {
     ConnectionPtr c = std::move(list.back());
     list.pop_back();
@@ -87,7 +87,7 @@ void Pool::give(const std::string& key, ConnectionPtr conn) {
     conn->close();
     return;
   }
-  conn->idle_since = Clock::now();
+  conn->idle_since = SteadyClock::now();
   list.push_back(std::move(conn));
 }
 

@@ -22,7 +22,7 @@ namespace sluice::upstream {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 class Connection {
  public:
@@ -39,7 +39,7 @@ class Connection {
   net::awaitable<Result<bool>> open(const Endpoint& ep, std::chrono::milliseconds timeout);
 
   bool reused = false;               // came from the pool
-  Clock::time_point idle_since{};    // when it was returned to the pool
+  SteadyClock::time_point idle_since{};    // when it was returned to the pool
   void close();
 
  private:

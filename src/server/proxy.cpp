@@ -1,0 +1,207 @@
+// The upstream exchange of one request: attempts with retries over a provider's deployments,
+// circuit breakers, then the provider's fallbacks (issue: resilience). Nothing is retried once a
+// byte reached the client: a stream is committed at its first content event, its preamble
+// (message_start, ping) held back until then.
+#include <cstdio>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "server/exchange.hpp"
+#include "server/headers.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+// One step of the route: a provider, with the model it is asked for when it is a fallback.
+struct Hop {
+  upstream::Provider* provider;
+  std::string model;  // empty: the client's model, unchanged
+};
+
+// Replaces `model` in a JSON request body (only for fallbacks that name another model).
+bool rewrite_model(std::string& body, const std::string& model) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return false;
+  v.as_object()["model"] = model;
+  body = boost::json::serialize(v);
+  return true;
+}
+
+bool is_failure_worth_failover(const upstream::AttemptOutcome& o) {
+  if (o.transport) return true;
+  if (!o.inband_error_type.empty()) return upstream::is_retryable_inband(o.inband_error_type);
+  return o.status >= 500 || o.status == 429 || o.status == 408;
+}
+
+// Records an outcome on a deployment's breaker and logs a change of state.
+void record(upstream::Deployment& d, bool success, bool probe) {
+  auto before = d.breaker.state();
+  d.breaker.record(success, probe);
+  auto after = d.breaker.state();
+  if (before != after) {
+    std::fprintf(stderr, "{\"event\":\"breaker\",\"deployment\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}\n",
+                 d.label.c_str(), upstream::CircuitBreaker::state_name(before),
+                 upstream::CircuitBreaker::state_name(after));
+  }
+}
+
+struct Outstanding {
+  explicit Outstanding(upstream::Deployment& d) : d_(d) { ++d_.outstanding; }
+  ~Outstanding() { --d_.outstanding; }
+  upstream::Deployment& d_;
+};
+
+net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  net::steady_timer t{co_await net::this_coro::executor, d};
+  co_await t.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+}  // namespace
+
+net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
+  upstream::UpstreamRequest ureq;
+  ureq.method = req.msg.method();
+  ureq.target = std::string(req.origin_form());
+  ureq.body = std::move(req.msg.body());
+  ureq.streaming = ex.stream;
+
+  // A client that leaves cancels the upstream exchange at once, not at the next write.
+  w.watch_client([&ex] {
+    ex.client_gone = true;
+    if (ex.current) ex.current->cancel();
+  });
+  struct Unwatch {
+    http::ResponseWriter& w;
+    ~Unwatch() { w.unwatch(); }
+  } unwatch{w};
+
+  std::vector<Hop> route{{providers_.front().get(), {}}};
+  for (const auto& fb : providers_.front()->fallbacks()) {
+    if (auto* p = provider_named(fb.provider)) route.push_back({p, fb.model});
+  }
+  const auto deadline = deps_.clock.now() + providers_.front()->deployments().front()->client->timeouts().total;
+
+  std::optional<Error> last_error;
+  for (std::size_t hop = 0; hop < route.size(); ++hop) {
+    upstream::Provider& provider = *route[hop].provider;
+    bool last_hop = hop + 1 == route.size();
+    if (!route[hop].model.empty() && !rewrite_model(ureq.body, route[hop].model)) break;
+    provider.budget().on_request();
+    for (int attempt = 1;; ++attempt) {
+      if (ex.client_gone) {
+        ex.error = "client_gone";
+        log(req, w, ex);
+        co_return;
+      }
+      auto pick = provider.pick();
+      if (!pick.deployment) {
+        // Every breaker is open: fail fast (or fall back) instead of queueing on a dead upstream.
+        last_error = Error{ErrorKind::UpstreamOverloaded,
+                           "upstream " + provider.name() + " is unavailable (circuit breaker open); retry in " +
+                               std::to_string((pick.retry_in.count() + 999) / 1000) + " s",
+                           "breaker open"};
+        ex.retry_after_s = static_cast<int>((pick.retry_in.count() + 999) / 1000);
+        break;
+      }
+      upstream::Deployment& d = *pick.deployment;
+      Outstanding outstanding{d};
+      ureq.headers = upstream_request_headers(req.msg.base(), d.api_key);
+      ex.provider = d.label;
+      auto sent = co_await d.client->send(req.worker, ureq);
+      ex.attempts += ureq.attempts;
+
+      upstream::AttemptOutcome outcome;
+      upstream::UpstreamResponsePtr res;
+      StreamResult stream;
+      if (!sent.ok()) {
+        record(d, false, pick.probe);
+        outcome.transport = sent.error().kind;
+        last_error = sent.error();
+      } else {
+        res = std::move(sent.value());
+        ex.current = res.get();
+        ex.upstream_status = static_cast<int>(res->status());
+        if (auto rid = res->head().find("request-id"); rid != res->head().end()) {
+          ex.upstream_request_id = std::string(rid->value());
+        }
+        auto ct = res->head()[bhttp::field::content_type];
+        bool sse = is_event_stream({ct.data(), ct.size()});
+        if (res->status() < 400 && !sse) {
+          bool ok = co_await relay_body(req, *res, w, ex);
+          record(d, ok, pick.probe);
+          ex.current = nullptr;
+          log(req, w, ex);
+          co_return;
+        }
+        if (res->status() < 400) {
+          ex.stream = true;
+          co_await relay_stream(req, *res, w, ex, stream);
+          if (stream.committed || ex.client_gone) {
+            record(d, !stream.failure.has_value(), pick.probe);
+            ex.current = nullptr;
+            log(req, w, ex);
+            co_return;
+          }
+          record(d, false, pick.probe);
+          outcome.status = ex.upstream_status;
+          if (stream.failure) {
+            outcome.transport = stream.failure->kind;
+            last_error = stream.failure;
+          } else {
+            outcome.inband_error_type = stream.inband_error_type;
+          }
+        } else {
+          record(d, res->status() < 500, pick.probe);
+          outcome.status = static_cast<int>(res->status());
+          outcome.headers = &res->head();
+          last_error.reset();
+        }
+      }
+
+      auto decision = upstream::decide(outcome, attempt, deadline, provider.retry(), deps_.clock, provider.random());
+      if (decision.retry && !provider.budget().try_retry()) {
+        decision.retry = false;
+        decision.reason = "budget";
+      }
+      if (decision.retry) {
+        ex.current = nullptr;
+        res.reset();  // an unread error body: the connection is closed, not pooled
+        co_await sleep_for(decision.wait);
+        continue;
+      }
+      bool failover = !last_hop && is_failure_worth_failover(outcome);
+      if (failover) break;  // to the next hop
+
+      // Giving up on this request: the client gets the upstream's own answer where there is
+      // one (status, headers, body or held stream), else sluice's error.
+      ex.exhausted = attempt > 1 && provider.retry().exhausted_should_retry_false;
+      if (res && res->status() >= 400) {
+        co_await relay_body(req, *res, w, ex);
+        ex.current = nullptr;
+        log(req, w, ex);
+        co_return;
+      }
+      if (res && stream.failure == std::nullopt) {
+        co_await flush_held(req, *res, w, ex, stream);
+        ex.current = nullptr;
+        log(req, w, ex);
+        co_return;
+      }
+      ex.current = nullptr;
+      Error e = last_error.value_or(Error{ErrorKind::UpstreamFailed, "upstream failed", {}});
+      co_await reply_error(req, w, ex, e);
+      co_return;
+    }
+  }
+  ex.exhausted = ex.attempts > 1 && providers_.front()->retry().exhausted_should_retry_false;
+  Error e = last_error.value_or(Error{ErrorKind::UpstreamFailed, "no upstream could serve the request", {}});
+  co_await reply_error(req, w, ex, e);
+}
+
+}  // namespace sluice::server
