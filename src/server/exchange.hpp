@@ -3,6 +3,8 @@
 // and the outcome of relaying one upstream stream.
 
 #include <optional>
+
+#include <boost/asio/steady_timer.hpp>
 #include <string>
 
 #include "server/gateway.hpp"
@@ -21,7 +23,11 @@ struct Gateway::Exchange {
   bool client_gone = false;         // the client closed its connection
   int retry_after_s = 0;            // sent as retry-after with sluice's own error, when > 0
   std::string allow;                // the Allow header of a 405
-  upstream::UpstreamResponse* current = nullptr;  // cancelled when the client goes away
+  // What to cancel when the client goes away: the response being relayed, the connection of
+  // an attempt still connecting or waiting for its head, or the wait before a retry.
+  upstream::UpstreamResponse* current = nullptr;
+  upstream::Connection* connecting = nullptr;
+  boost::asio::steady_timer* retry_wait = nullptr;
 };
 
 struct Gateway::StreamResult {

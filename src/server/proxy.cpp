@@ -57,9 +57,12 @@ struct Outstanding {
   upstream::Deployment& d_;
 };
 
-net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+// Waits before a retry; `slot` lets a client that goes away cut the wait short.
+net::awaitable<void> sleep_for(std::chrono::milliseconds d, net::steady_timer*& slot) {
   net::steady_timer t{co_await net::this_coro::executor, d};
+  slot = &t;
   co_await t.async_wait(net::as_tuple(net::use_awaitable));
+  slot = nullptr;
 }
 
 }  // namespace
@@ -72,9 +75,12 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
   ureq.streaming = ex.stream;
 
   // A client that leaves cancels the upstream exchange at once, not at the next write.
+  ureq.live = &ex.connecting;
   w.watch_client([&ex] {
     ex.client_gone = true;
     if (ex.current) ex.current->cancel();
+    if (ex.connecting) ex.connecting->close();
+    if (ex.retry_wait) ex.retry_wait->cancel();
   });
   struct Unwatch {
     http::ResponseWriter& w;
@@ -115,6 +121,13 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       ex.provider = d.label;
       auto sent = co_await d.client->send(req.worker, ureq);
       ex.attempts += ureq.attempts;
+      if (ex.client_gone) {
+        // Cancelled by us: says nothing about the upstream's health.
+        if (pick.probe) record(d, true, true);
+        ex.error = "client_gone";
+        log(req, w, ex);
+        co_return;
+      }
 
       upstream::AttemptOutcome outcome;
       upstream::UpstreamResponsePtr res;
@@ -134,7 +147,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         bool sse = is_event_stream({ct.data(), ct.size()});
         if (res->status() < 400 && !sse) {
           bool ok = co_await relay_body(req, *res, w, ex);
-          record(d, ok, pick.probe);
+          record(d, ok || ex.client_gone, pick.probe);
           ex.current = nullptr;
           log(req, w, ex);
           co_return;
@@ -172,7 +185,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       if (decision.retry) {
         ex.current = nullptr;
         res.reset();  // an unread error body: the connection is closed, not pooled
-        co_await sleep_for(decision.wait);
+        co_await sleep_for(decision.wait, ex.retry_wait);
         continue;
       }
       bool failover = !last_hop && is_failure_worth_failover(outcome);

@@ -114,10 +114,10 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::send(unsigned worker
   auto deadline = SteadyClock::now() + timeouts_.total;
   bool stale = false;
   req.attempts = 1;
-  auto result = co_await attempt(worker, msg, req.streaming, deadline, true, stale);
+  auto result = co_await attempt(worker, msg, req.streaming, deadline, true, stale, req.live);
   if (!result.ok() && stale) {
     req.attempts = 2;
-    result = co_await attempt(worker, msg, req.streaming, deadline, false, stale);
+    result = co_await attempt(worker, msg, req.streaming, deadline, false, stale, req.live);
   }
   req.body = std::move(msg.body());
   co_return result;
@@ -126,19 +126,28 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::send(unsigned worker
 net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned worker,
                                                                     bhttp::request<bhttp::string_body>& msg,
                                                                     bool streaming, SteadyClock::time_point deadline,
-                                                                    bool allow_pooled, bool& stale) {
+                                                                    bool allow_pooled, bool& stale,
+                                                                    Connection** live_slot) {
   stale = false;
+  // Publishes the connection while this attempt owns it, for the caller's cancellation.
+  struct Live {
+    Connection** slot;
+    void set(Connection* c) { if (slot) *slot = c; }
+    ~Live() { set(nullptr); }
+  } live{live_slot};
   auto& pool = *pools_[worker];
   auto key = endpoint_.pool_key();
   ConnectionPtr conn = allow_pooled ? pool.take(key) : nullptr;
   if (!conn) {
     auto ex = co_await net::this_coro::executor;
     conn = tls_ ? std::make_unique<Connection>(ex, *tls_) : std::make_unique<Connection>(ex);
+    live.set(conn.get());
     auto opened = co_await conn->open(endpoint_, std::chrono::duration_cast<std::chrono::milliseconds>(
                                                      std::min<SteadyClock::duration>(timeouts_.connect, deadline - SteadyClock::now())));
     if (!opened.ok()) co_return opened.error();
   }
   bool reused = conn->reused;
+  live.set(conn.get());
 
   // Writing the request and waiting for the head share one deadline: first_byte for streams,
   // the total deadline otherwise (a long non-streaming answer sends nothing until it is done).

@@ -31,6 +31,9 @@ struct UpstreamRequest {
   std::string body;
   bool streaming = false;  // picks first_byte (streaming) or total (not) as the head deadline
   int attempts = 0;        // set by send(): 1, or 2 after a stale pooled connection
+  // When set, points at the connection in use while send() connects and waits for the head
+  // (nullptr otherwise), so the caller can close it if its client goes away meanwhile.
+  Connection** live = nullptr;
 };
 
 // A response whose head has arrived; the body is read piece by piece with read().
@@ -86,7 +89,7 @@ class UpstreamClient {
  private:
   net::awaitable<Result<UpstreamResponsePtr>> attempt(unsigned worker, bhttp::request<bhttp::string_body>& msg,
                                                       bool streaming, SteadyClock::time_point deadline,
-                                                      bool allow_pooled, bool& stale);
+                                                      bool allow_pooled, bool& stale, Connection** live);
 
   Endpoint endpoint_;
   config::Timeouts timeouts_;
