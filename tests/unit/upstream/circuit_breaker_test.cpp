@@ -71,19 +71,28 @@ TEST(CircuitBreaker, OldOutcomesAgeOut) {
   FakeClock clock;
   BreakerConfig cfg;
   cfg.consecutive_failures = 1000;
-  cfg.min_requests = 4;
+  cfg.min_requests = 8;
   cfg.failure_ratio = 0.5;
   CircuitBreaker b(cfg, clock);
-  for (int i = 0; i < 3; ++i) {
-    b.record(false, false);
-    b.record(true, false);
-  }
+  // 7 outcomes, 4 failures, never two in a row: below min_requests, so still closed.
+  for (int i = 0; i < 7; ++i) b.record(i % 2 == 1, false);
+  ASSERT_EQ(b.state(), State::Closed);
   clock.advance(cfg.window * 2);
-  b.record(true, false);
-  b.record(true, false);
-  b.record(true, false);
+  // Without aging this would be the 8th outcome and the 5th failure: 5/8 >= 0.5 would open it.
   b.record(false, false);
-  EXPECT_EQ(b.state(), State::Closed) << "1 of 4 in the current window";
+  EXPECT_EQ(b.state(), State::Closed) << "the old outcomes left the window";
+}
+
+TEST(CircuitBreaker, WithoutAgingTheSameSequenceOpens) {
+  FakeClock clock;
+  BreakerConfig cfg;
+  cfg.consecutive_failures = 1000;
+  cfg.min_requests = 8;
+  cfg.failure_ratio = 0.5;
+  CircuitBreaker b(cfg, clock);
+  for (int i = 0; i < 7; ++i) b.record(i % 2 == 1, false);
+  b.record(false, false);
+  EXPECT_EQ(b.state(), State::Open) << "the control case: same outcomes inside one window";
 }
 
 }  // namespace
