@@ -112,3 +112,50 @@ TEST(Config, InterpolationOnlyInValuesNotComments) {
 }
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+TEST(Config, ResilienceSettingsDeploymentsAndFallbacks) {
+  auto cfg = parse_config(R"(
+providers:
+  - name: main
+    base_url: https://a.example
+    api_key: k0
+    retry: {max_attempts: 5, base_ms: 100, cap_ms: 1000, budget_ratio: 0.5}
+    breaker: {consecutive_failures: 2, open_for_ms: 700}
+    deployments:
+      - {base_url: "https://b.example", api_key: k1, weight: 3}
+    fallbacks:
+      - backup
+      - {provider: backup, model: claude-haiku-4-5}
+  - name: backup
+    base_url: http://127.0.0.1:9
+)", fake_env({}));
+  const auto& p = cfg.providers[0];
+  EXPECT_EQ(p.retry.max_attempts, 5);
+  EXPECT_EQ(p.retry.base.count(), 100);
+  EXPECT_EQ(p.retry.cap.count(), 1000);
+  EXPECT_DOUBLE_EQ(p.retry.budget_ratio, 0.5);
+  EXPECT_EQ(p.breaker.consecutive_failures, 2);
+  EXPECT_EQ(p.breaker.open_for.count(), 700);
+  auto deps = p.all_deployments();
+  ASSERT_EQ(deps.size(), 2u);
+  EXPECT_EQ(deps[0].base_url, "https://a.example");
+  EXPECT_EQ(deps[0].api_key, "k0");
+  EXPECT_EQ(deps[1].api_key, "k1");
+  EXPECT_DOUBLE_EQ(deps[1].weight, 3);
+  ASSERT_EQ(p.fallbacks.size(), 2u);
+  EXPECT_EQ(p.fallbacks[0].provider, "backup");
+  EXPECT_EQ(p.fallbacks[1].model, "claude-haiku-4-5");
+}
+
+TEST(Config, ResilienceValidation) {
+  EXPECT_THROW(parse_config("providers:\n  - fallbacks: [nobody]\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - retry: {max_attempts: 0}\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - deployments: [{base_url: 'x://y'}]\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - deployments: [{base_url: 'http://y', weight: 0}]\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - {name: a}\n  - {name: a}\n", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers:\n  - breaker: {consecutive_failures: 0}\n", fake_env({})), ConfigError);
+}
+}  // namespace
+}  // namespace sluice::config
