@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 
 #include "providers/anthropic/error_body.hpp"
+#include "providers/anthropic/validate.hpp"
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
 #include "stream/sse_parser.hpp"
@@ -21,11 +22,28 @@ constexpr std::size_t kMaxPendingEvent = 8 * 1024 * 1024;
 // Non-streaming bodies up to this size are sent in one write with the head.
 constexpr std::uint64_t kWholeBodyLimit = 1024 * 1024;
 
+// Events a client must parse as JSON; one that is not JSON means the stream is broken. Other
+// noise (a malformed ping, nameless or unknown events) is relayed: the SDKs skip it.
+bool must_be_json(std::string_view type) {
+  return type == "message_start" || type == "message_delta" || type == "message_stop" ||
+         type == "content_block_start" || type == "content_block_delta" || type == "content_block_stop" ||
+         type == "error";
+}
+
 // Watches the events of an Anthropic stream: where its preamble ends (the commit point: the
-// first event that is not message_start or ping) and how it ends (message_stop or error).
+// first event that is not message_start or ping), how it ends (message_stop or error), and
+// whether an event is malformed (then `good_end` is the stream offset where the good part ends).
 class StreamWatcher : public stream::SseSink {
  public:
+  explicit StreamWatcher(const stream::SseParser& parser) : parser_(parser) {}
+
   void on_event(const stream::SseEvent& ev) override {
+    if (malformed) return;
+    if (must_be_json(ev.type) && !providers::anthropic::is_valid_json(ev.data)) {
+      malformed = true;
+      return;
+    }
+    good_end = parser_.boundary();
     if (ev.type == "message_stop") {
       ended = true;
     } else if (ev.type == "error") {
@@ -38,11 +56,15 @@ class StreamWatcher : public stream::SseSink {
   }
   bool ended = false;
   bool errored = false;
+  bool malformed = false;
+  std::uint64_t good_end = 0;  // offset just past the last well-formed event
   std::string error_type;
   std::size_t index = 0;
   std::size_t commit_at = 0;  // 1-based index of the first non-preamble event; 0 = not yet
 
  private:
+  const stream::SseParser& parser_;
+
   static std::string parse_error_type(std::string_view data) {
     boost::system::error_code ec;
     auto v = boost::json::parse(data, ec);
@@ -55,12 +77,13 @@ class StreamWatcher : public stream::SseSink {
   }
 };
 
-std::string error_event(ErrorKind kind, const std::string& message) {
+// Ends a committed stream honestly: one Anthropic `event: error`, then the end of the body.
+net::awaitable<void> end_with_error(http::ResponseWriter& w, const Error& e) {
   std::string event;
   stream::append_event(event, "error",
-                       providers::anthropic::error_event_data(providers::anthropic::error_type(kind),
-                                                              "upstream stream interrupted: " + message));
-  return event;
+                       providers::anthropic::error_event_data(providers::anthropic::error_type(e.kind),
+                                                              "upstream stream interrupted: " + e.message));
+  if (co_await w.write(event)) co_await w.finish();
 }
 
 }  // namespace
@@ -79,10 +102,19 @@ bhttp::response<bhttp::empty_body> Gateway::response_head(const http::Request& r
 net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::UpstreamResponse& res,
                                            http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
   stream::SseParser parser;
-  StreamWatcher watcher;
+  StreamWatcher watcher{parser};
   std::array<char, kReadChunk> buf;
   std::string pending;          // bytes read but not yet forwarded: an incomplete event
   std::uint64_t forwarded = 0;  // stream offset up to which bytes were forwarded (or held)
+
+  // Records a failure; returns true when the caller must still tell the client in-band (the
+  // stream was committed). Uncommitted failures go back to the attempt loop.
+  auto fail = [&](Error e) {
+    ex.error = e.detail.empty() ? kind_name(e.kind) : e.detail;
+    sr.failure = std::move(e);
+    return sr.committed;
+  };
+
   for (;;) {
     auto got = co_await res.read(buf.data(), buf.size());
     if (ex.client_gone) co_return;
@@ -99,54 +131,55 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       }
       // A broken stream must never look like a finished one: a partial event is dropped and the
       // client gets an in-band error instead of message_stop.
-      sr.failure = got.ok() ? Error{ErrorKind::UpstreamFailed, "upstream stream ended before message_stop", {}}
-                            : got.error();
-      ex.error = kind_name(sr.failure->kind);
-      if (!sr.committed) co_return;  // nothing sent: the caller may retry or answer with a status
-      std::string event = error_event(sr.failure->kind, sr.failure->message);
-      if (co_await w.write(event)) co_await w.finish();
+      Error e = got.ok() ? Error{ErrorKind::UpstreamFailed, "upstream stream ended before message_stop", {}}
+                         : got.error();
+      if (fail(std::move(e))) co_await end_with_error(w, *sr.failure);
       co_return;
     }
     std::string_view chunk{buf.data(), got.value()};
     parser.feed(chunk, watcher);
-    std::uint64_t ready = parser.boundary() - forwarded;  // complete bytes not yet forwarded
-    if (ready == 0) {
-      pending.append(chunk);
-      if (pending.size() > kMaxPendingEvent) {
-        sr.failure = Error{ErrorKind::UpstreamFailed, "an upstream event exceeded 8 MiB", {}};
-        ex.error = kind_name(sr.failure->kind);
-        if (!sr.committed) co_return;
-        std::string event = error_event(sr.failure->kind, sr.failure->message);
-      if (co_await w.write(event)) co_await w.finish();
-        co_return;
-      }
-      continue;
+    if (watcher.malformed && !sr.committed) {
+      fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
+      co_return;
     }
-    std::string_view complete;
+    // Complete bytes not yet forwarded; with a malformed event, only those before it.
+    std::uint64_t limit = watcher.malformed ? std::max(watcher.good_end, forwarded) : parser.boundary();
+    std::uint64_t ready = limit - forwarded;
     bool direct = pending.empty() && ready == chunk.size();  // the read ended on an event boundary
     if (!direct) pending.append(chunk);
-    complete = direct ? chunk : std::string_view(pending).substr(0, ready);
-    forwarded = parser.boundary();
-
-    bool ok = true;
-    if (!sr.committed) {
-      sr.held.append(complete);
+    if (ready > 0) {
+      std::string_view complete = direct ? chunk : std::string_view(pending).substr(0, ready);
+      forwarded = limit;
+      bool ok = true;
+      if (!sr.committed) {
+        sr.held.append(complete);
+        // The preamble is held until the first content event; an error before it stays held too.
+        if (watcher.commit_at != 0 && !watcher.errored) {
+          sr.committed = true;
+          auto head = response_head(req, res, ex);
+          ok = co_await w.start(std::move(head));
+          if (ok) ok = co_await w.write(sr.held);
+          sr.held.clear();
+        }
+      } else {
+        ok = co_await w.write(complete);
+      }
       if (!direct) pending.erase(0, ready);
-      // The preamble is held until the first content event; an error before it stays held too.
-      if (watcher.commit_at == 0 || watcher.errored) continue;
-      sr.committed = true;
-      // Separate statements: g++ 12 miscompiles co_await inside && operands.
-      auto head = response_head(req, res, ex);
-      ok = co_await w.start(std::move(head));
-      if (ok) ok = co_await w.write(sr.held);
-      sr.held.clear();
-    } else {
-      ok = co_await w.write(complete);
-      if (!direct) pending.erase(0, ready);
+      if (!ok) {
+        ex.error = "client_gone";
+        co_return;  // the upstream connection closes with the response, cancelling generation
+      }
     }
-    if (!ok) {
-      ex.error = "client_gone";
-      co_return;  // the upstream connection closes with the response, cancelling generation
+    if (watcher.malformed) {
+      fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
+      co_await end_with_error(w, *sr.failure);
+      co_return;
+    }
+    if (pending.size() > kMaxPendingEvent) {
+      if (fail(Error{ErrorKind::UpstreamFailed, "an upstream event exceeded 8 MiB", {}})) {
+        co_await end_with_error(w, *sr.failure);
+      }
+      co_return;
     }
   }
 }

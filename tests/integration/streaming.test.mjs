@@ -169,6 +169,20 @@ const scenarios = {
     sock.destroy();
   },
   // One event, then half of the next; the rest only after a pause.
+  // A content event whose data is not JSON, after the commit point (EVENTS[2]) ...
+  async malformedLate(sock) {
+    sock.write(SSE_HEAD + 'connection: close\r\n\r\n');
+    sock.write(EVENTS[1] + EVENTS[2] + EVENTS[3]);
+    await sleep(150);  // let the gateway commit (send) the good events first
+    sock.write('event: content_block_delta\r\ndata: {"type":"content_block_delta", not json\r\n\r\n');
+    sock.end(EVENTS.slice(4).join(''));
+  },
+  // ... and before it: nothing has reached the client yet.
+  async malformedEarly(sock) {
+    sock.write(SSE_HEAD + 'connection: close\r\n\r\n');
+    sock.write(EVENTS[1] + 'event: content_block_start\r\ndata: {oops\r\n\r\n');
+    sock.end(EVENTS.slice(3).join(''));
+  },
   async pause(sock) {
     sock.write(SSE_HEAD + 'transfer-encoding: chunked\r\n\r\n');
     // message_start + content_block_start: the commit point, so both go out at once.
@@ -270,6 +284,24 @@ describe('byte transparency', () => {
     assert.deepEqual(res.events.map((e) => e.event), ['message_start', 'content_block_start', 'error']);
     assert.ok(!res.text.includes('qqqq'));
     assert.ok(res.body.length < 4096, `${res.body.length} bytes`);
+  });
+
+  test('a content event whose data is not JSON ends the stream: the good events, then one error event', async () => {
+    const res = await postMessages(gwRaw.port, { body: streamBody, headers: { 'x-scenario': 'malformedLate' } });
+    assert.equal(res.status, 200);
+    assert.ok(res.complete);
+    assert.deepEqual(res.events.map((e) => e.event), ['message_start', 'content_block_start', 'ping', 'error']);
+    assert.equal(JSON.parse(res.events.at(-1).data).error.type, 'api_error');
+    assert.ok(!res.text.includes('not json'), 'the malformed bytes are not relayed');
+    assert.ok(res.body.subarray(0, Buffer.byteLength(EVENTS[1] + EVENTS[2] + EVENTS[3])).equals(Buffer.from(EVENTS[1] + EVENTS[2] + EVENTS[3])),
+      'the events before it are relayed byte for byte');
+  });
+
+  test('a malformed event before the first content event: nothing was sent, so a 502 api_error', async () => {
+    const res = await postMessages(gwRaw.port, { body: streamBody, headers: { 'x-scenario': 'malformedEarly' } });
+    assert.equal(res.status, 502);
+    assert.equal(JSON.parse(res.text).error.type, 'api_error');
+    assert.match(JSON.parse(res.text).error.message, /malformed/);
   });
 
   test('the same before the first content event: nothing was sent, so a 502 api_error', async () => {

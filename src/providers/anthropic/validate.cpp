@@ -24,6 +24,12 @@ Error malformed_json(std::string_view body) {
 
 }  // namespace
 
+bool is_valid_json(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  return parser.parse(text.data(), text.size(), true).get(doc) == simdjson::SUCCESS;
+}
+
 std::string describe_position(std::string_view text, std::size_t offset) {
   if (offset > text.size()) offset = text.size();
   std::size_t line = 1;

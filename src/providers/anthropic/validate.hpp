@@ -28,6 +28,9 @@ struct RequestInfo {
 // ("max_tokens: Field required", "malformed JSON at line 3, column 7: ...").
 Result<RequestInfo> validate_request(std::string_view body, RequestKind kind);
 
+// True when `text` is one valid JSON document (used to vet upstream stream events).
+bool is_valid_json(std::string_view text);
+
 // Line and column (both 1-based) of byte offset `offset` in `text`.
 std::string describe_position(std::string_view text, std::size_t offset);
 
