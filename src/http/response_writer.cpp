@@ -4,7 +4,10 @@
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
+
 #include "http/server.hpp"
+#include "http/wire.hpp"
 
 namespace sluice::http {
 
@@ -17,15 +20,40 @@ ResponseWriter::ResponseWriter(beast::tcp_stream& stream, unsigned version, bool
     : stream_(stream), version_(version), keep_alive_(keep_alive), write_timeout_(write_timeout) {}
 
 net::awaitable<bool> ResponseWriter::send(bhttp::response<bhttp::string_body> res) {
+  std::string fields;
+  fields.reserve(512);
+  append_fields(fields, res.base());
+  std::string reason(res.reason());
+  co_return co_await send_raw(res.result_int(), reason, fields, res.body());
+}
+
+net::awaitable<bool> ResponseWriter::start(bhttp::response<bhttp::empty_body> head) {
+  std::string fields;
+  fields.reserve(512);
+  append_fields(fields, head.base());
+  std::string reason(head.reason());
+  std::optional<std::uint64_t> length;
+  if (head.has_content_length()) {
+    auto v = head[bhttp::field::content_length];
+    length = std::stoull(std::string(v));
+  }
+  co_return co_await start_raw(head.result_int(), reason, fields, length);
+}
+
+net::awaitable<bool> ResponseWriter::send_raw(unsigned status, std::string_view reason, std::string_view fields,
+                                              std::string_view body) {
   if (started_ || gone_) co_return false;
   started_ = true;
-  status_ = static_cast<int>(res.result_int());
-  res.version(version_);
-  res.keep_alive(keep_alive_);
-  res.prepare_payload();
+  status_ = static_cast<int>(status);
+  std::string head;
+  head.reserve(fields.size() + 128);
+  append_status_line(head, version_, status, reason);
+  head.append(fields);
+  append_framing(head, body.size(), false, version_, keep_alive_);
+  std::array<net::const_buffer, 2> buffers{net::buffer(head), net::const_buffer(body.data(), body.size())};
   first_byte_at_ = Clock::now();
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write(stream_, res, kTuple);
+  auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
   bytes_out_ += n;
   if (ec) {
     gone_ = true;
@@ -35,24 +63,25 @@ net::awaitable<bool> ResponseWriter::send(bhttp::response<bhttp::string_body> re
   co_return true;
 }
 
-net::awaitable<bool> ResponseWriter::start(bhttp::response<bhttp::empty_body> head) {
+net::awaitable<bool> ResponseWriter::start_raw(unsigned status, std::string_view reason, std::string_view fields,
+                                               std::optional<std::uint64_t> content_length) {
   if (started_ || gone_) co_return false;
   started_ = true;
-  status_ = static_cast<int>(head.result_int());
-  head.version(version_);
-  head.keep_alive(keep_alive_);
-  chunked_ = !head.has_content_length();
+  status_ = static_cast<int>(status);
+  chunked_ = !content_length;
   if (chunked_ && version_ < 11) {
     // HTTP/1.0 has no chunked encoding: the body ends when the connection closes.
     chunked_ = false;
     keep_alive_ = false;
-    head.keep_alive(false);
   }
-  if (chunked_) head.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  std::string head;
+  head.reserve(fields.size() + 128);
+  append_status_line(head, version_, status, reason);
+  head.append(fields);
+  append_framing(head, content_length, chunked_, version_, keep_alive_);
   first_byte_at_ = Clock::now();
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
+  auto [ec, n] = co_await net::async_write(stream_, net::buffer(head), kTuple);
   bytes_out_ += n;
   if (ec) {
     gone_ = true;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +94,14 @@ class ResponseWriter {
   // Sends one piece of the body (one chunk when chunked); waits until the client took it, which
   // is the backpressure that keeps memory per stream bounded.
   net::awaitable<bool> write(std::string_view bytes);
+  // The fast path: `fields` holds rendered "Name: value\r\n" lines (wire.hpp) without framing
+  // headers; the writer adds the status line, Content-Length / Transfer-Encoding and
+  // Connection, and writes head and body in one gather write. An empty reason is filled in.
+  net::awaitable<bool> send_raw(unsigned status, std::string_view reason, std::string_view fields,
+                                std::string_view body);
+  // Starts a streamed body: Content-Length when given, else chunked (close-delimited for HTTP/1.0).
+  net::awaitable<bool> start_raw(unsigned status, std::string_view reason, std::string_view fields,
+                                 std::optional<std::uint64_t> content_length);
   // Ends the body (the last chunk when chunked).
   net::awaitable<bool> finish();
   // Closes the connection without ending the body: the client sees a truncated response.

@@ -55,8 +55,9 @@ class Gateway {
   net::awaitable<bool> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                   http::ResponseWriter& w, Exchange& ex);
   net::awaitable<void> reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e);
-  bhttp::response<bhttp::empty_body> response_head(const http::Request& req, upstream::UpstreamResponse& res,
-                                                   const Exchange& ex) const;
+  // The header lines of the response to the client: the upstream's end-to-end headers plus
+  // sluice's own (x-sluice-request-id, x-sluice-attempts, x-should-retry when retries are spent).
+  std::string response_fields(const http::Request& req, upstream::UpstreamResponse& res, const Exchange& ex) const;
   void health(http::Request& req, bhttp::response<bhttp::string_body>& res) const;
   void log(const http::Request& req, const http::ResponseWriter& w, const Exchange& ex);
   upstream::Provider* provider_named(const std::string& name);

@@ -1,7 +1,8 @@
 #include "server/headers.hpp"
 
-#include <array>
 #include <cctype>
+
+#include "http/wire.hpp"
 
 namespace sluice::server {
 namespace {
@@ -20,42 +21,62 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Whether `name` appears as a token of the Connection header's comma-separated list.
-bool named_in_connection(std::string_view name, const bhttp::fields& message) {
-  for (auto it = message.find(bhttp::field::connection); it != message.end() && it->name() == bhttp::field::connection; ++it) {
-    std::string_view v{it->value().data(), it->value().size()};
-    while (!v.empty()) {
-      auto comma = v.find(',');
-      auto token = trim(v.substr(0, comma));
-      if (iequals(token, name)) return true;
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
-    }
-  }
-  return false;
-}
-
 std::string_view media_type(std::string_view content_type) {
   return trim(content_type.substr(0, content_type.find(';')));
 }
 
+std::string_view name_of(const bhttp::fields::value_type& f) { return {f.name_string().data(), f.name_string().size()}; }
+std::string_view value_of(const bhttp::fields::value_type& f) { return {f.value().data(), f.value().size()}; }
+
 }  // namespace
 
-bool is_hop_by_hop(std::string_view name, const bhttp::fields& message) {
-  static constexpr std::array<std::string_view, 9> kHopByHop = {
-      "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-      "upgrade", "proxy-authorization", "proxy-authenticate"};
-  for (auto h : kHopByHop) {
-    if (iequals(name, h)) return true;
+HopByHop::HopByHop(const bhttp::fields& message) {
+  for (auto it = message.find(bhttp::field::connection); it != message.end() && it->name() == bhttp::field::connection;
+       ++it) {
+    std::string_view v = value_of(*it);
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      auto token = trim(v.substr(0, comma));
+      if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive")) {
+        for (char c : token) named_.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        named_.push_back(',');
+      }
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
   }
-  return named_in_connection(name, message);
 }
 
-bhttp::fields upstream_request_headers(const bhttp::fields& client, std::string_view provider_key) {
-  bhttp::fields out;
+bool HopByHop::is(const bhttp::fields::value_type& f) const {
+  switch (f.name()) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::proxy_authorization:
+    case bhttp::field::proxy_authenticate:
+      return true;
+    default:
+      break;
+  }
+  if (named_.empty()) return false;  // the common case: Connection names nothing else
+  std::string_view named = named_;
+  std::string_view name = name_of(f);
+  while (!named.empty()) {
+    auto comma = named.find(',');
+    if (iequals(named.substr(0, comma), name)) return true;
+    named.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out) {
+  HopByHop hop(client);
+  bool replace_credentials = !provider_key.empty();
   for (const auto& f : client) {
-    std::string_view name{f.name_string().data(), f.name_string().size()};
-    if (is_hop_by_hop(name, client)) continue;
     switch (f.name()) {
       case bhttp::field::host:
       case bhttp::field::content_length:
@@ -63,24 +84,26 @@ bhttp::fields upstream_request_headers(const bhttp::fields& client, std::string_
       case bhttp::field::accept_encoding:
         continue;
       case bhttp::field::authorization:
-        if (!provider_key.empty()) continue;
+        if (replace_credentials) continue;
+        break;
+      case bhttp::field::unknown:
+        if (replace_credentials && iequals(name_of(f), "x-api-key")) continue;
         break;
       default:
-        if (!provider_key.empty() && iequals(name, "x-api-key")) continue;
         break;
     }
-    out.insert(f.name_string(), f.value());
+    if (hop.is(f)) continue;
+    http::append_field(out, name_of(f), value_of(f));
   }
-  out.set(bhttp::field::accept_encoding, "identity");
-  if (!provider_key.empty()) out.set("x-api-key", provider_key);
-  return out;
+  http::append_field(out, "accept-encoding", "identity");
+  if (replace_credentials) http::append_field(out, "x-api-key", provider_key);
 }
 
-void copy_response_headers(const bhttp::fields& upstream, bhttp::fields& out) {
+void render_response_headers(const bhttp::fields& upstream, std::string& out) {
+  HopByHop hop(upstream);
   for (const auto& f : upstream) {
-    std::string_view name{f.name_string().data(), f.name_string().size()};
-    if (f.name() == bhttp::field::content_length || is_hop_by_hop(name, upstream)) continue;
-    out.insert(f.name_string(), f.value());
+    if (f.name() == bhttp::field::content_length || hop.is(f)) continue;
+    http::append_field(out, name_of(f), value_of(f));
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // Header rules of the passthrough (wire-protocols.md §1.2, §3.3): which client headers go
-// upstream, how credentials are replaced, and which upstream headers come back. Pure functions.
+// upstream, how credentials are replaced, and which upstream headers come back. Both directions
+// render straight into "Name: value\r\n" lines (http/wire.hpp) without building an intermediate
+// fields object: that copying was a fifth of the gateway's CPU per request. Pure functions.
 
 #include <string>
 #include <string_view>
@@ -11,20 +13,28 @@ namespace sluice::server {
 
 namespace bhttp = boost::beast::http;
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) plus those named in the message's own Connection header.
-bool is_hop_by_hop(std::string_view name, const bhttp::fields& message);
+// The hop-by-hop headers of one message (RFC 9110 §7.6.1): the fixed list plus those its own
+// Connection header names. Built once per message; is() is then a switch for known fields.
+class HopByHop {
+ public:
+  explicit HopByHop(const bhttp::fields& message);
+  bool is(const bhttp::fields::value_type& f) const;
 
-// Headers to send upstream for a client request: end-to-end headers unchanged (anthropic-version,
-// anthropic-beta, x-stainless-*, user agent, unknown ones), minus hop-by-hop, Host, Content-Length
-// and Expect. Upstream compression is refused (accept-encoding: identity) because sluice reads
-// usage from response bodies. When `provider_key` is not empty it replaces the client's
-// x-api-key / Authorization; otherwise the client's credentials are forwarded.
-bhttp::fields upstream_request_headers(const bhttp::fields& client, std::string_view provider_key);
+ private:
+  std::string named_;  // the Connection header's extra tokens, lower-case, comma-separated
+};
 
-// Headers to return to the client from an upstream response: everything end-to-end (request-id,
-// anthropic-ratelimit-*, retry-after, content-type, ...) minus hop-by-hop and Content-Length
-// (the writer sets the framing).
-void copy_response_headers(const bhttp::fields& upstream, bhttp::fields& out);
+// Client request headers to send upstream: end-to-end headers unchanged (anthropic-version,
+// anthropic-beta, x-stainless-*, user agent, unknown ones), minus hop-by-hop, Host,
+// Content-Length and Expect. Upstream compression is refused (accept-encoding: identity)
+// because sluice reads usage from response bodies. When `provider_key` is not empty it replaces
+// the client's x-api-key / Authorization; otherwise the client's credentials are forwarded.
+void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out);
+
+// Upstream response headers to return to the client: everything end-to-end (request-id,
+// anthropic-ratelimit-*, retry-after, content-type, ...) minus hop-by-hop and the framing ones
+// (the writer sets them).
+void render_response_headers(const bhttp::fields& upstream, std::string& out);
 
 // True when the Content-Type is application/json (any parameters, any case).
 bool is_json_content_type(std::string_view content_type);

@@ -117,7 +117,8 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       }
       upstream::Deployment& d = *pick.deployment;
       Outstanding outstanding{d};
-      ureq.headers = upstream_request_headers(req.msg.base(), d.api_key);
+      ureq.headers.clear();
+      render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers);
       ex.provider = d.label;
       auto sent = co_await d.client->send(req.worker, ureq);
       ex.attempts += ureq.attempts;

@@ -8,6 +8,7 @@
 #include "providers/anthropic/error_body.hpp"
 #include "providers/anthropic/validate.hpp"
 #include "server/exchange.hpp"
+#include "http/wire.hpp"
 #include "server/headers.hpp"
 #include "stream/sse_parser.hpp"
 
@@ -88,15 +89,15 @@ net::awaitable<void> end_with_error(http::ResponseWriter& w, const Error& e) {
 
 }  // namespace
 
-bhttp::response<bhttp::empty_body> Gateway::response_head(const http::Request& req, upstream::UpstreamResponse& res,
-                                                           const Exchange& ex) const {
-  bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status()), 11};
-  head.reason(res.head().reason());  // Beast knows no phrase for 529; keep the upstream's
-  copy_response_headers(res.head(), head.base());
-  head.set("x-sluice-request-id", req.request_id);
-  head.set("x-sluice-attempts", std::to_string(ex.attempts));
-  if (ex.exhausted && res.status() >= 400) head.set("x-should-retry", "false");
-  return head;
+std::string Gateway::response_fields(const http::Request& req, upstream::UpstreamResponse& res,
+                                     const Exchange& ex) const {
+  std::string fields;
+  fields.reserve(1024);
+  render_response_headers(res.head(), fields);
+  http::append_field(fields, "x-sluice-request-id", req.request_id);
+  http::append_field(fields, "x-sluice-attempts", std::to_string(ex.attempts));
+  if (ex.exhausted && res.status() >= 400) http::append_field(fields, "x-should-retry", "false");
+  return fields;
 }
 
 net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::UpstreamResponse& res,
@@ -156,8 +157,9 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
         // The preamble is held until the first content event; an error before it stays held too.
         if (watcher.commit_at != 0 && !watcher.errored) {
           sr.committed = true;
-          auto head = response_head(req, res, ex);
-          ok = co_await w.start(std::move(head));
+          std::string fields = response_fields(req, res, ex);
+          std::string reason(res.head().reason());  // Beast knows no phrase for 529: keep the upstream's
+          ok = co_await w.start_raw(res.status(), reason, fields, std::nullopt);
           if (ok) ok = co_await w.write(sr.held);
           sr.held.clear();
         }
@@ -188,8 +190,9 @@ net::awaitable<void> Gateway::flush_held(const http::Request& req, upstream::Ups
                                          http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
   // Relays a stream that ended before its commit point (an in-band error the gateway did not
   // retry) exactly as the upstream sent it.
-  auto head = response_head(req, res, ex);
-  if (!co_await w.start(std::move(head))) co_return;
+  std::string fields = response_fields(req, res, ex);
+  std::string reason(res.head().reason());
+  if (!co_await w.start_raw(res.status(), reason, fields, std::nullopt)) co_return;
   if (!co_await w.write(sr.held)) co_return;
   co_await w.finish();
   // (An if, not ?: with a temporary: g++ 12 miscompiles that inside coroutines.)
@@ -198,14 +201,13 @@ net::awaitable<void> Gateway::flush_held(const http::Request& req, upstream::Ups
 
 net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                          http::ResponseWriter& w, Exchange& ex) {
-  auto head = response_head(req, res, ex);
+  std::string fields = response_fields(req, res, ex);
+  std::string reason(res.head().reason());
   auto length = res.parser().content_length();
   std::array<char, kReadChunk> buf;
   if (length && *length <= kWholeBodyLimit) {
     // Small bodies (every JSON answer and error) go out in one write with their head.
-    bhttp::response<bhttp::string_body> whole{head.result(), 11};
-    whole.base() = head.base();
-    std::string& body = whole.body();
+    std::string body;
     body.reserve(*length);
     for (;;) {
       auto got = co_await res.read(buf.data(), buf.size());
@@ -220,11 +222,12 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
       if (got.value() == 0) break;
       body.append(buf.data(), got.value());
     }
-    co_await w.send(std::move(whole));
+    co_await w.send_raw(res.status(), reason, fields, body);
     co_return true;
   }
-  if (length) head.content_length(*length);
-  if (!co_await w.start(std::move(head))) co_return true;
+  std::optional<std::uint64_t> streamed_length;
+  if (length) streamed_length = *length;
+  if (!co_await w.start_raw(res.status(), reason, fields, streamed_length)) co_return true;
   for (;;) {
     auto got = co_await res.read(buf.data(), buf.size());
     if (!got.ok()) {

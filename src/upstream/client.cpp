@@ -1,6 +1,11 @@
 #include "upstream/client.hpp"
 
+#include "http/wire.hpp"
+
+#include <array>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -105,26 +110,34 @@ UpstreamClient::UpstreamClient(const config::ProviderConfig& provider, unsigned 
 UpstreamClient::~UpstreamClient() = default;
 
 net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::send(unsigned worker, UpstreamRequest& req) {
-  bhttp::request<bhttp::string_body> msg{req.method, endpoint_.base_path + req.target, 11};
-  for (const auto& f : req.headers) msg.insert(f.name_string(), f.value());
-  msg.set(bhttp::field::host, endpoint_.host_header);
-  msg.keep_alive(true);
-  msg.body() = std::move(req.body);
-  msg.prepare_payload();
+  // The head is rendered by hand and written with the body in one gather write (http/wire.hpp).
+  std::string head;
+  head.reserve(req.headers.size() + req.target.size() + endpoint_.base_path.size() + 96);
+  auto method = bhttp::to_string(req.method);
+  head.append(method.data(), method.size());
+  head.push_back(' ');
+  head.append(endpoint_.base_path);
+  head.append(req.target);
+  head.append(" HTTP/1.1\r\n");
+  http::append_field(head, "Host", endpoint_.host_header);
+  if (!req.body.empty() || req.method == bhttp::verb::post) {
+    http::append_field(head, "Content-Length", std::to_string(req.body.size()));
+  }
+  head.append(req.headers);
+  head.append("\r\n");
   auto deadline = SteadyClock::now() + timeouts_.total;
   bool stale = false;
   req.attempts = 1;
-  auto result = co_await attempt(worker, msg, req.streaming, deadline, true, stale, req.live);
+  auto result = co_await attempt(worker, head, req.body, req.streaming, deadline, true, stale, req.live);
   if (!result.ok() && stale) {
     req.attempts = 2;
-    result = co_await attempt(worker, msg, req.streaming, deadline, false, stale, req.live);
+    result = co_await attempt(worker, head, req.body, req.streaming, deadline, false, stale, req.live);
   }
-  req.body = std::move(msg.body());
   co_return result;
 }
 
-net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned worker,
-                                                                    bhttp::request<bhttp::string_body>& msg,
+net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned worker, const std::string& head,
+                                                                    std::string_view body,
                                                                     bool streaming, SteadyClock::time_point deadline,
                                                                     bool allow_pooled, bool& stale,
                                                                     Connection** live_slot) {
@@ -154,10 +167,11 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned wor
   auto head_deadline = streaming ? earliest(SteadyClock::now() + timeouts_.first_byte, deadline) : deadline;
   conn->tcp().expires_at(head_deadline);
   boost::system::error_code ec;
+  std::array<net::const_buffer, 2> request{net::buffer(head), net::const_buffer(body.data(), body.size())};
   if (auto* ssl = conn->ssl()) {
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(*ssl, msg, kTuple);
+    std::tie(ec, std::ignore) = co_await net::async_write(*ssl, request, kTuple);
   } else {
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(conn->tcp(), msg, kTuple);
+    std::tie(ec, std::ignore) = co_await net::async_write(conn->tcp(), request, kTuple);
   }
   if (ec) {
     conn->close();

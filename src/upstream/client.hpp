@@ -27,7 +27,8 @@ namespace bhttp = boost::beast::http;
 struct UpstreamRequest {
   bhttp::verb method = bhttp::verb::post;
   std::string target;    // path and query, appended to the endpoint's base path
-  bhttp::fields headers;  // end-to-end headers to send; Host and Content-Length are set here
+  std::string headers;     // rendered "Name: value\r\n" lines (http/wire.hpp); send() adds
+                           // the request line, Host and Content-Length
   std::string body;
   bool streaming = false;  // picks first_byte (streaming) or total (not) as the head deadline
   int attempts = 0;        // set by send(): 1, or 2 after a stale pooled connection
@@ -87,7 +88,7 @@ class UpstreamClient {
   std::size_t idle_connections(unsigned worker) const { return pools_[worker]->idle_count(); }
 
  private:
-  net::awaitable<Result<UpstreamResponsePtr>> attempt(unsigned worker, bhttp::request<bhttp::string_body>& msg,
+  net::awaitable<Result<UpstreamResponsePtr>> attempt(unsigned worker, const std::string& head, std::string_view body,
                                                       bool streaming, SteadyClock::time_point deadline,
                                                       bool allow_pooled, bool& stale, Connection** live);
 

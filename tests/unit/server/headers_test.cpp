@@ -5,6 +5,32 @@
 namespace sluice::server {
 namespace {
 
+// Parses rendered "Name: value\r\n" lines back into fields, to assert on them.
+bhttp::fields parse_lines(const std::string& lines) {
+  bhttp::fields f;
+  std::size_t pos = 0;
+  while (pos < lines.size()) {
+    auto end = lines.find("\r\n", pos);
+    auto line = lines.substr(pos, end - pos);
+    auto colon = line.find(": ");
+    f.insert(line.substr(0, colon), line.substr(colon + 2));
+    pos = end + 2;
+  }
+  return f;
+}
+
+bhttp::fields upstream_request_headers(const bhttp::fields& client, std::string_view key) {
+  std::string out;
+  render_upstream_request_headers(client, key, out);
+  return parse_lines(out);
+}
+
+void copy_response_headers(const bhttp::fields& upstream, bhttp::fields& out) {
+  std::string lines;
+  render_response_headers(upstream, lines);
+  out = parse_lines(lines);
+}
+
 bhttp::fields claude_code_headers() {
   bhttp::fields f;
   f.set(bhttp::field::host, "127.0.0.1:8787");
