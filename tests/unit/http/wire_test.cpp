@@ -18,8 +18,8 @@ TEST(Wire, StatusLines) {
   append_status_line(s, 10, 404, "Gone Fishing");
   EXPECT_EQ(s, "HTTP/1.0 404 Gone Fishing\r\n");
   s.clear();
-  append_status_line(s, 11, 599, "");
-  EXPECT_EQ(s, "HTTP/1.1 599 Unknown\r\n");
+  append_status_line(s, 11, 555, "");
+  EXPECT_EQ(s, "HTTP/1.1 555 Unknown\r\n");
 }
 
 TEST(Wire, FieldsSkipFramingOwnedByTheWriter) {
