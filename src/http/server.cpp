@@ -233,7 +233,7 @@ net::awaitable<void> Server::run_session(tcp::socket socket, unsigned worker) {
     req.peer = peer;
     ResponseWriter writer{stream, version, keep_alive, limits_.write_timeout};
     co_await handler_(req, writer);
-    if (!writer.started()) {
+    if (!writer.started() && !writer.client_gone()) {
       // A handler that answers nothing is a bug; the client still gets an answer.
       auto res = rejector_(Rejection{req.path(), ErrorKind::Internal, "internal error: no response",
                                      req.request_id, req.bytes_in});

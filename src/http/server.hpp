@@ -106,6 +106,8 @@ class ResponseWriter {
   net::awaitable<bool> finish();
   // Closes the connection without ending the body: the client sees a truncated response.
   void abort();
+  // Records that the client went away (noticed by the handler): no response is owed any more.
+  void mark_client_gone() { gone_ = true; }
 
   bool started() const { return started_; }
   bool finished() const { return finished_; }

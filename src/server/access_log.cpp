@@ -84,18 +84,23 @@ AccessLog::~AccessLog() {
 void AccessLog::write(const AccessRecord& r) {
   if (!out_) return;
   std::string line = to_json_line(r);
+  bool wake;
   {
     std::lock_guard lk(mu_);
     pending_ += line;
     ++queued_;
+    // The writer wakes on its own every 100 ms; waking it per line cost a futex and a write
+    // syscall per request (bench/README.md). Only a large backlog is worth a wake-up.
+    wake = pending_.size() >= kWakeBytes;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void AccessLog::flush() {
   if (!out_) return;
   std::unique_lock lk(mu_);
   auto target = queued_;
+  flush_requested_ = true;
   cv_.notify_one();
   flushed_.wait(lk, [&] { return written_ >= target; });
 }
@@ -104,7 +109,8 @@ void AccessLog::run() {
   std::string batch;
   std::unique_lock lk(mu_);
   for (;;) {
-    cv_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stop_ || !pending_.empty(); });
+    cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return stop_ || flush_requested_ || pending_.size() >= kWakeBytes; });
+    flush_requested_ = false;
     batch.swap(pending_);
     auto upto = queued_;
     bool stopping = stop_;

@@ -57,6 +57,8 @@ class AccessLog {
   std::uint64_t queued_ = 0;
   std::uint64_t written_ = 0;
   bool stop_ = false;
+  bool flush_requested_ = false;
+  static constexpr std::size_t kWakeBytes = 64 * 1024;
   std::thread writer_;
 };
 

@@ -76,8 +76,9 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
 
   // A client that leaves cancels the upstream exchange at once, not at the next write.
   ureq.live = &ex.connecting;
-  w.watch_client([&ex] {
+  w.watch_client([&ex, &w] {
     ex.client_gone = true;
+    w.mark_client_gone();
     if (ex.current) ex.current->cancel();
     if (ex.connecting) ex.connecting->close();
     if (ex.retry_wait) ex.retry_wait->cancel();

@@ -41,6 +41,7 @@ UpstreamResponse::UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string p
       deadline_(deadline),
       streaming_(streaming) {
   parser_.body_limit(boost::none);  // the upstream's body size is not ours to limit
+  parser_.eager(true);              // parse whole chunks per put(), not one step at a time
 }
 
 UpstreamResponse::~UpstreamResponse() {
@@ -72,12 +73,26 @@ net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_
     } else {
       std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn_->tcp(), conn_->buffer(), parser_, kTuple);
     }
-    std::size_t got = cap - body.size;
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       failed_ = true;
       co_return io_error(ec, streaming_ ? "stream" : "body read");
     }
+    // Parse what else is already buffered (more chunks that arrived together) into the rest of
+    // `buf` without waiting, so one read hands the relay everything at hand: one client write
+    // instead of one per chunk. A partial chunk header stays for the next read.
+    while (body.size > 0 && !parser_.is_done() && conn_->buffer().size() > 0) {
+      boost::system::error_code pec;
+      std::size_t used = parser_.put(conn_->buffer().data(), pec);
+      conn_->buffer().consume(used);
+      if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+      if (pec) {
+        failed_ = true;
+        co_return io_error(pec, streaming_ ? "stream" : "body read");
+      }
+      if (used == 0) break;
+    }
+    std::size_t got = cap - body.size;
     if (got > 0 || parser_.is_done()) co_return got;
   }
 }

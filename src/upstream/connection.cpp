@@ -22,10 +22,18 @@ Error connect_error(const boost::system::error_code& ec, const Endpoint& ep, con
 }
 }  // namespace
 
-Connection::Connection(net::any_io_executor ex) : tcp_(std::make_unique<beast::tcp_stream>(ex)) {}
+// The read buffer starts at 16 KiB so a response head and a small body arrive in one read
+// (Beast otherwise starts at 512 bytes and grows, costing a read and a timer re-arm each step).
+constexpr std::size_t kReadBuffer = 16 * 1024;
+
+Connection::Connection(net::any_io_executor ex) : tcp_(std::make_unique<beast::tcp_stream>(ex)) {
+  buffer_.reserve(kReadBuffer);
+}
 
 Connection::Connection(net::any_io_executor ex, net::ssl::context& tls)
-    : ssl_(std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls)) {}
+    : ssl_(std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls)) {
+  buffer_.reserve(kReadBuffer);
+}
 
 net::awaitable<Result<bool>> Connection::open(const Endpoint& ep, std::chrono::milliseconds timeout) {
   auto deadline = SteadyClock::now() + timeout;
