@@ -55,12 +55,17 @@ export async function startProcess(args, { env = {}, cwd } = {}) {
     stderr: () => proc.stderrText,
     stdout: () => proc.stdoutText,
     async stop(signal = 'SIGTERM', timeoutMs = 10000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
-      process.kill(proc.pid, signal);
-      const t = setTimeout(() => { try { process.kill(proc.pid, 'SIGKILL'); } catch {} }, timeoutMs);
-      const r = await exited;
-      clearTimeout(t);
-      return r;
+      if (proc.exitCode === null && proc.signalCode === null) {
+        process.kill(proc.pid, signal);
+        const t = setTimeout(() => { try { process.kill(proc.pid, 'SIGKILL'); } catch {} }, timeoutMs);
+        await exited;
+        clearTimeout(t);
+      }
+      // Under ASan/UBSan builds a report (a leak found at exit included) fails the test that
+      // started the process, not just a log line nobody reads.
+      const report = /ERROR: (Address|Leak|Thread|UndefinedBehavior)Sanitizer|runtime error:/.exec(proc.stderrText);
+      if (report) throw new Error(`sanitizer report from sluice ${args[0]}:\n${proc.stderrText.slice(report.index, report.index + 4000)}`);
+      return exited;
     },
   };
 }
