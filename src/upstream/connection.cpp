@@ -22,9 +22,9 @@ Error connect_error(const boost::system::error_code& ec, const Endpoint& ep, con
 }
 }  // namespace
 
-// The read buffer starts at 16 KiB so a response head and a small body arrive in one read
+// The read buffer starts at 4 KiB so a response head and a small body arrive in one read
 // (Beast otherwise starts at 512 bytes and grows, costing a read and a timer re-arm each step).
-constexpr std::size_t kReadBuffer = 16 * 1024;
+constexpr std::size_t kReadBuffer = 4 * 1024;
 
 Connection::Connection(net::any_io_executor ex) : tcp_(std::make_unique<beast::tcp_stream>(ex)) {
   buffer_.reserve(kReadBuffer);
