@@ -100,13 +100,14 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
     bool last_hop = hop + 1 == route.size();
     if (!route[hop].model.empty() && !rewrite_model(ureq.body, route[hop].model)) break;
     provider.budget().on_request();
+    upstream::Deployment* failed = nullptr;  // a retry prefers another deployment
     for (int attempt = 1;; ++attempt) {
       if (ex.client_gone) {
         ex.error = "client_gone";
         log(req, w, ex);
         co_return;
       }
-      auto pick = provider.pick();
+      auto pick = provider.pick(failed);
       if (!pick.deployment) {
         // Every breaker is open: fail fast (or fall back) instead of queueing on a dead upstream.
         last_error = Error{ErrorKind::UpstreamOverloaded,
@@ -125,7 +126,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       ex.attempts += ureq.attempts;
       if (ex.client_gone) {
         // Cancelled by us: says nothing about the upstream's health.
-        if (pick.probe) record(d, true, true);
+        if (pick.probe) d.breaker.release_probe();
         ex.error = "client_gone";
         log(req, w, ex);
         co_return;
@@ -185,6 +186,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         decision.reason = "budget";
       }
       if (decision.retry) {
+        failed = &d;
         ex.current = nullptr;
         res.reset();  // an unread error body: the connection is closed, not pooled
         co_await sleep_for(decision.wait, ex.retry_wait);
@@ -195,7 +197,9 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
 
       // Giving up on this request: the client gets the upstream's own answer where there is
       // one (status, headers, body or held stream), else sluice's error.
-      ex.exhausted = attempt > 1 && provider.retry().exhausted_should_retry_false;
+      // Retries were spent (or refused by the budget): tell the client not to add its own.
+      bool spent = attempt > 1 || std::string_view(decision.reason) == "budget";
+      ex.exhausted = spent && provider.retry().exhausted_should_retry_false;
       if (res && res->status() >= 400) {
         co_await relay_body(req, *res, w, ex);
         ex.current = nullptr;

@@ -53,6 +53,11 @@ void CircuitBreaker::record(bool success, bool probe) {
   if (consecutive_ >= cfg_.consecutive_failures || ratio_tripped) open_locked();
 }
 
+void CircuitBreaker::release_probe() {
+  std::lock_guard lk(mu_);
+  if (probes_in_flight_ > 0) --probes_in_flight_;
+}
+
 void CircuitBreaker::open_locked() {
   state_ = State::Open;
   open_until_ = clock_.now() + cfg_.open_for;

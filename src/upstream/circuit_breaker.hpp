@@ -40,6 +40,9 @@ class CircuitBreaker {
   Admission admit();
   // Reports the outcome of an admitted request (`probe` as returned by admit()).
   void record(bool success, bool probe);
+  // Gives back a half-open probe whose request ended without an outcome (its client left):
+  // the state stays as it is and the next request may probe.
+  void release_probe();
   State state() const;
   static const char* state_name(State s);
 

@@ -52,23 +52,42 @@ Provider::Provider(const config::ProviderConfig& cfg, unsigned workers, const Cl
   if (deps.empty()) throw config::ConfigError("provider " + cfg.name + ": no base_url and no deployments");
   for (std::size_t i = 0; i < deps.size(); ++i) {
     deployments_.push_back(std::make_unique<Deployment>(cfg, deps[i], i, workers, clock));
+    total_weight_ += deps[i].weight;
   }
 }
 
-Provider::Pick Provider::pick() {
-  // Candidates in order of load, then breakers asked in that order: admit() has side effects
-  // (it may take the half-open probe), so only the chosen one is asked.
-  std::vector<Deployment*> order;
+Provider::Pick Provider::pick(const Deployment* avoid) {
+  std::lock_guard lk(pick_mu_);
+  // Smooth weighted round-robin (as nginx does it): every deployment gains its weight, the
+  // chosen one pays the total. Used as the tie-break after outstanding load.
+  for (auto& d : deployments_) d->rr_current += d->weight;
+  // The sort keys are snapshotted: `outstanding` changes under other threads, and a comparator
+  // must not see different values during one sort.
+  struct Candidate {
+    Deployment* d;
+    bool avoided;
+    double load;
+    double rr;
+  };
+  std::vector<Candidate> order;
   order.reserve(deployments_.size());
-  for (auto& d : deployments_) order.push_back(d.get());
-  std::stable_sort(order.begin(), order.end(), [](const Deployment* a, const Deployment* b) {
-    return a->outstanding.load() / a->weight < b->outstanding.load() / b->weight;
+  for (auto& d : deployments_) {
+    order.push_back({d.get(), d.get() == avoid, d->outstanding.load() / d->weight, d->rr_current});
+  }
+  std::sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.avoided != b.avoided) return b.avoided;
+    if (a.load != b.load) return a.load < b.load;
+    return a.rr > b.rr;
   });
+  // Breakers are asked in that order: admit() has side effects (it may take the half-open
+  // probe), so only the chosen one is asked.
   Pick pick;
   auto shortest = std::chrono::milliseconds::max();
-  for (Deployment* d : order) {
+  for (const Candidate& c : order) {
+    Deployment* d = c.d;
     auto a = d->breaker.admit();
     if (a.allowed) {
+      d->rr_current -= total_weight_;
       pick.deployment = d;
       pick.probe = a.probe;
       return pick;

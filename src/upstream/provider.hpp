@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct Deployment {
   std::unique_ptr<UpstreamClient> client;
   CircuitBreaker breaker;
   std::atomic<int> outstanding{0};
+  double rr_current = 0;  // smooth weighted round-robin state (guarded by Provider::pick_mu_)
 };
 
 class Provider {
@@ -41,14 +43,16 @@ class Provider {
   Random& random() { return random_; }
 
   // The deployment to try next: among those whose breaker admits a request, the one with the
-  // fewest outstanding requests per unit of weight. When none admits, returns nullptr and sets
+  // fewest outstanding requests per unit of weight; ties (e.g. sequential traffic, nothing
+  // outstanding) go by smooth weighted round-robin, so weights hold at any load. `avoid` (the
+  // deployment that just failed) is tried last. When none admits, returns nullptr and sets
   // `retry_in` to the shortest wait until one may.
   struct Pick {
     Deployment* deployment = nullptr;
     bool probe = false;
     std::chrono::milliseconds retry_in{0};
   };
-  Pick pick();
+  Pick pick(const Deployment* avoid = nullptr);
 
  private:
   std::string name_;
@@ -56,6 +60,8 @@ class Provider {
   RetryBudget budget_;
   std::vector<config::FallbackConfig> fallbacks_;
   std::vector<std::unique_ptr<Deployment>> deployments_;
+  std::mutex pick_mu_;
+  double total_weight_ = 0;
   Random& random_;
 };
 

@@ -5,6 +5,8 @@ import net from 'node:net';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { sleep, startGateway } from '../support/harness.mjs';
 
 export const now = () => performance.now();
@@ -33,7 +35,7 @@ export function messagesBody(prompt = 'hi there', extra = {}) {
 }
 
 // The gateway retries upstream failures and trips circuit breakers (provider `retry:` and
-// `breaker:` settings; tests/integration/resilience.test.mjs covers them). These tests check the
+// `breaker:` settings; tests/integration/resilience_*.test.mjs cover them). These tests check the
 // plain relay, so every gateway they start has retries off and breakers that never open: an
 // upstream error must reach the client exactly as the upstream sent it.
 const RELAY_ONLY = ['    retry:', '      max_attempts: 1', '    breaker:', '      consecutive_failures: 1000000', '      min_requests: 1000000'];
@@ -448,3 +450,216 @@ export async function waitFor(fn, ms = 5000, stepMs = 50) {
   }
 }
 
+
+// ---- Resilience (tests/integration/resilience_*.test.mjs and soak/) ----
+
+// A small YAML emitter for configs: nested objects and arrays of scalars or objects; strings
+// are written as JSON strings (valid YAML), numbers and booleans as is.
+export function toYaml(value, indent = 0) {
+  const pad = ' '.repeat(indent);
+  const scalar = (v) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+  const isObj = (v) => v !== null && typeof v === 'object';
+  const lines = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      lines.push(`${pad}${k}:`);
+      for (const item of v) {
+        if (isObj(item)) {
+          const inner = toYaml(item, indent + 4).split('\n').filter(Boolean);
+          lines.push(`${pad}  - ${inner[0].trimStart()}`, ...inner.slice(1));
+        } else {
+          lines.push(`${pad}  - ${scalar(item)}`);
+        }
+      }
+    } else if (isObj(v)) {
+      lines.push(`${pad}${k}:`, ...toYaml(v, indent + 2).split('\n').filter(Boolean));
+    } else {
+      lines.push(`${pad}${k}: ${scalar(v)}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+// YAML for a gateway with the resilience settings under test. `providers` is a list of
+// { name, base_url, api_key?, retry?, breaker?, timeouts?, deployments?, fallbacks?, pool? }
+// (keys as in the config file). Unlike gatewayConfig(), nothing is turned off: retries and
+// breakers keep their defaults unless a provider says otherwise.
+export function resilienceConfig({ providers, server = {} }) {
+  return toYaml({
+    server: { threads: 2, ...server },
+    providers: providers.map((p) => ({ kind: 'anthropic', ...p })),
+  });
+}
+
+// `sluice serve` with resilienceConfig(cfg).
+export function startResilientGateway(cfg, { env } = {}) {
+  return startGateway({ config: resilienceConfig(cfg), env });
+}
+
+// A whole HTTP/1.1 response with a Content-Length body (a JSON error body by default).
+export function httpResponse(status, { reason = 'Whatever', headers = {}, body } = {}) {
+  const text = body !== undefined ? body : JSON.stringify({
+    type: 'error', error: { type: status === 529 ? 'overloaded_error' : 'api_error', message: `raw upstream ${status}` },
+  });
+  const pairs = Object.entries({ 'content-type': 'application/json', ...headers });
+  return `HTTP/1.1 ${status} ${reason}\r\n` + pairs.map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+    `content-length: ${Buffer.byteLength(text)}\r\n\r\n` + text;
+}
+
+// One SSE event in Anthropic's framing.
+export function sseEvent(type, data) {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+// A complete Anthropic stream saying `text` (one delta per word), as a list of events.
+export function anthropicStreamEvents(text = 'Hello from a raw upstream') {
+  const words = text.split(/(?= )/);
+  return [
+    sseEvent('message_start', { message: { id: 'msg_raw', type: 'message', role: 'assistant', model: 'claude-raw', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } } }),
+    sseEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    sseEvent('ping', {}),
+    ...words.map((w) => sseEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: w } })),
+    sseEvent('content_block_stop', { index: 0 }),
+    sseEvent('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: words.length } }),
+    sseEvent('message_stop', {}),
+  ];
+}
+
+// The head of a chunked SSE response, and one chunk.
+export const SSE_RESPONSE_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n';
+export function chunk(text) {
+  const b = Buffer.from(text);
+  return Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+}
+
+// The requests `sluice mock` recorded whose header `name` equals `value` (a per-test marker).
+export async function mockRequestsWith(mock, name, value) {
+  return (await mockRequests(mock)).filter((r) => r.headers[name] === value);
+}
+
+// GET /healthz as JSON, and the breaker state of one deployment label ("<provider>#<i>").
+export async function healthz(gw) {
+  const res = await fetch(`${gw.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+  return res.json();
+}
+export async function breakerState(gw, label) {
+  const h = await healthz(gw);
+  for (const p of h.providers) for (const d of p.deployments) if (d.deployment === label) return d.breaker;
+  return undefined;
+}
+
+// The JSON lines the gateway wrote to stderr with "event": "breaker".
+export function breakerEvents(gw) {
+  return gw.stderr().split('\n').filter((l) => l.includes('"event":"breaker"')).map((l) => JSON.parse(l));
+}
+
+// The access-log line of a response (by its x-sluice-request-id), waiting for it to be written.
+export function accessLine(gw, res, ms = 3000) {
+  const id = res.headers['x-sluice-request-id'];
+  return waitFor(() => gw.accessLog().find((l) => l.request_id === id), ms, 20);
+}
+
+// An upstream written here whose every answer is scripted by the request: header `x-script`
+// holds JSON { status, reason, headers, failTimes, hang, retryAfterDateIn } and `x-test-id`
+// names the test (its counter and its log entries). The first `failTimes` requests of a test
+// (all of them when absent) get `status` with `headers` and a JSON error body; later ones (or
+// any request without `status`) a normal answer: a JSON message, or a complete SSE stream when
+// the body says "stream": true. `hang` answers nothing (the socket stays open). When
+// `retryAfterDateIn` (ms) is set, `retry-after` is an HTTP date that far in the future.
+// `log` holds { id, t, connId, closedAt } per request (closedAt: when its socket closed).
+export async function startScriptedUpstream() {
+  const log = [];
+  const seen = new Map();
+  const up = await startRawUpstream((sock, req) => {
+    if (!sock.sluiceWatched) {
+      sock.sluiceWatched = true;
+      sock.on('close', () => {
+        const t = now();
+        for (const e of log) if (e.connId === req.connId && e.closedAt === undefined) e.closedAt = t;
+      });
+    }
+    const id = req.headers['x-test-id'] || '';
+    const script = req.headers['x-script'] ? JSON.parse(req.headers['x-script']) : {};
+    const n = (seen.get(id) || 0) + 1;
+    seen.set(id, n);
+    log.push({ id, t: now(), connId: req.connId, closedAt: undefined, n });
+    if (script.hang) return;
+    const failing = script.status && (script.failTimes === undefined || n <= script.failTimes);
+    if (failing) {
+      const headers = { ...(script.headers || {}) };
+      if (script.retryAfterDateIn !== undefined) headers['retry-after'] = new Date(Date.now() + script.retryAfterDateIn).toUTCString();
+      sock.write(httpResponse(script.status, { reason: script.reason || 'Scripted', headers }));
+      return;
+    }
+    let stream = false;
+    try { stream = JSON.parse(req.body.toString()).stream === true; } catch {}
+    if (stream) {
+      sock.write(SSE_RESPONSE_HEAD + anthropicStreamEvents().map((e) => chunk(e).toString('latin1')).join('') + '0\r\n\r\n');
+    } else {
+      const body = JSON.stringify({ id: 'msg_raw', type: 'message', role: 'assistant', model: 'claude-raw', content: [{ type: 'text', text: 'Hello from a raw upstream' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 5 } });
+      sock.write(httpResponse(200, { reason: 'OK', body }));
+    }
+  });
+  up.log = log;
+  up.entries = (id) => log.filter((e) => e.id === id);
+  up.count = (id) => log.filter((e) => e.id === id).length;
+  return up;
+}
+
+// The TCP sockets of process `pid` whose remote port is `port` (e.g. a gateway's connections to
+// its upstream), by state, from /proc/<pid>/fd and /proc/net/tcp{,6}. Linux only.
+const TCP_STATES = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING' };
+export function tcpSocketsTo(pid, port) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  const byState = {};
+  let total = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9]) || parseInt(f[2].split(':')[1], 16) !== port) continue;
+      const st = TCP_STATES[f[3]] || f[3];
+      byState[st] = (byState[st] || 0) + 1;
+      total++;
+    }
+  }
+  return { total, byState };
+}
+
+// A listening socket whose accept queue is full, so that a connect to it hangs (the kernel drops
+// the SYN): Python's listen(0) without accept(), filled by connections of its own (Node cannot
+// listen without accepting). Resolves to { port, stop() }, or null when python3 is missing.
+export async function startBlackHole() {
+  if (spawnSync('python3', ['-c', 'print(1)']).status !== 0) return null;
+  const script = [
+    'import socket, sys',
+    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+    'port = s.getsockname()[1]; fill = []',
+    'for i in range(3):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(("127.0.0.1", port))',
+    '    except BlockingIOError: pass',
+    '    fill.append(c)',
+    'print(port, flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const proc = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve) => {
+    let out = '';
+    const t = setTimeout(() => resolve(null), 5000);
+    proc.stdout.on('data', (d) => { out += d; if (out.includes('\n')) { clearTimeout(t); resolve(Number(out.trim())); } });
+    proc.on('exit', () => { clearTimeout(t); resolve(null); });
+  });
+  const stop = () => { try { proc.stdin.end(); process.kill(proc.pid); } catch { /* gone */ } };
+  if (!port) { stop(); return null; }
+  await sleep(200); // the filling connections settle into the queue
+  return { port, stop };
+}
