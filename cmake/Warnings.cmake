@@ -10,3 +10,7 @@ target_compile_options(sluice_warnings INTERFACE
 if(NOT SLUICE_SANITIZE STREQUAL "")
   target_compile_options(sluice_warnings INTERFACE -Wno-maybe-uninitialized)
 endif()
+# Asio uses atomic_thread_fence, which TSan cannot model; g++ warns about it in every TU.
+if(SLUICE_SANITIZE STREQUAL "tsan")
+  target_compile_options(sluice_warnings INTERFACE -Wno-tsan)
+endif()
