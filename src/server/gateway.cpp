@@ -102,7 +102,7 @@ void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& re
   bool any_open = false;
   for (const auto& p : providers_) {
     boost::json::array deployments;
-    for (const auto& d : const_cast<upstream::Provider&>(*p).deployments()) {
+    for (const auto& d : p->deployments()) {
       auto state = d->breaker.state();
       any_open = any_open || state == upstream::CircuitBreaker::State::Open;
       deployments.push_back(boost::json::object{{"deployment", d->label},

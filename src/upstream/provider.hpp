@@ -40,6 +40,7 @@ class Provider {
   RetryBudget& budget() { return budget_; }
   const std::vector<config::FallbackConfig>& fallbacks() const { return fallbacks_; }
   std::vector<std::unique_ptr<Deployment>>& deployments() { return deployments_; }
+  const std::vector<std::unique_ptr<Deployment>>& deployments() const { return deployments_; }
   Random& random() { return random_; }
 
   // The deployment to try next: among those whose breaker admits a request, the one with the

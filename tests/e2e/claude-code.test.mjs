@@ -39,23 +39,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMock, startGateway } from '../support/harness.mjs';
+import { startMock, startGateway, CLAUDE_CODE_BETA_LIST } from '../support/harness.mjs';
 import {
   runClaude, mockRequests, clearMockRequests, lastUserText, normalizeMessage, settledAccessLog, removeTempDirs, DIRECT_KEY, startRelayGateway } from './helpers.mjs';
 
 const CLIENT_KEY = 'sk-ant-e2e-claude-code-client-key-3b9d';
 const PROVIDER_KEY = 'sk-ant-api03-e2e-claude-code-PROVIDER-6e1f';
 const CLAUDE_VERSION = '2.1.328';
-const BETAS = [
-  'claude-code-20250219',
-  'interleaved-thinking-2025-05-14',
-  'context-management-2025-06-27',
-  'per-turn-control-2026-07-01',
-  'mid-conversation-tool-changes-2026-07-01',
-  'thinking-token-count-2026-05-13',
-  'advanced-tool-use-2025-11-20',
-  'effort-2025-11-24',
-];
+const BETAS = CLAUDE_CODE_BETA_LIST;
 const DEADLINE_MS = 120000;
 const TEST_TIMEOUT = DEADLINE_MS + 30000;
 

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { sleep, startGateway } from '../support/harness.mjs';
+import { sleep, startGateway, CLAUDE_CODE_BETA_LIST } from '../support/harness.mjs';
 
 export const now = () => performance.now();
 
@@ -18,17 +18,8 @@ export const API_HEADERS = Object.freeze({
   'content-type': 'application/json',
 });
 
-// Claude Code 2.1.x sends these 8 betas (reference/claude-code.md).
-export const CLAUDE_CODE_BETAS = [
-  'claude-code-20250219',
-  'interleaved-thinking-2025-05-14',
-  'context-management-2025-06-27',
-  'per-turn-control-2026-07-01',
-  'mid-conversation-tool-changes-2026-07-01',
-  'thinking-token-count-2026-05-13',
-  'advanced-tool-use-2025-11-20',
-  'effort-2025-11-24',
-].join(',');
+// Claude Code 2.1.x sends these 8 betas (reference/claude-code.md), as one header value.
+export const CLAUDE_CODE_BETAS = CLAUDE_CODE_BETA_LIST.join(',');
 
 export function messagesBody(prompt = 'hi there', extra = {}) {
   return JSON.stringify({ model: 'claude-test-model', max_tokens: 256, messages: [{ role: 'user', content: prompt }], ...extra });

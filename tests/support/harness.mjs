@@ -17,6 +17,19 @@ export function tempDir(prefix = 'sluice-test-') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The 8 betas Claude Code 2.1.x sends with every request (reference/claude-code.md, and
+// asserted against the real CLI in tests/e2e/claude-code.test.mjs).
+export const CLAUDE_CODE_BETA_LIST = Object.freeze([
+  'claude-code-20250219',
+  'interleaved-thinking-2025-05-14',
+  'context-management-2025-06-27',
+  'per-turn-control-2026-07-01',
+  'mid-conversation-tool-changes-2026-07-01',
+  'thinking-token-count-2026-05-13',
+  'advanced-tool-use-2025-11-20',
+  'effort-2025-11-24',
+]);
+
 async function waitForPortFile(path, proc, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
