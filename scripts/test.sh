@@ -3,6 +3,8 @@
 # (official SDKs and the Claude Code CLI) on the release build, then unit and integration
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   SLUICE_SKIP_SANITIZERS=1 scripts/test.sh    release build only (quick local loop)
+#   SLUICE_TSAN=1 scripts/test.sh                also unit + integration under ThreadSanitizer
+#                                                (not in CI: a cold TSan build doubles the run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -24,4 +26,11 @@ if [[ -z "${SLUICE_SKIP_SANITIZERS:-}" ]]; then
   echo "== asan-ubsan: unit, integration"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan-ubsan --output-on-failure -j "$jobs" -L 'unit|integration' --timeout 600
+fi
+
+if [[ -n "${SLUICE_TSAN:-}" ]]; then
+  scripts/build.sh tsan
+  echo "== tsan: unit, integration"
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L 'unit|integration' --timeout 600
 fi
