@@ -27,7 +27,7 @@ int run_mock(const MockCommandOptions& opts) {
   http::ServerLimits limits;
   http::Server server(
       workers, limits, [&service](http::Request& r, http::ResponseWriter& w) { return service.handle(r, w); },
-      [](const http::Rejection& r) { return server::error_response(r.target, Error{r.kind, r.message, {}}, r.request_id); });
+      server::rejection_response);
   auto ep = server.listen(cfg.server.listen_host, cfg.server.listen_port);
   write_port_file(opts.port_file, ep.port());
   std::fprintf(stderr, "sluice mock: listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());

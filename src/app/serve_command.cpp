@@ -46,7 +46,7 @@ int run_serve(const ServeOptions& opts) {
     mock_server.emplace(
         workers, http::ServerLimits{},
         [&](http::Request& r, http::ResponseWriter& w) { return mock_service->handle(r, w); },
-        [](const http::Rejection& r) { return server::error_response(r.target, Error{r.kind, r.message, {}}, r.request_id); });
+        server::rejection_response);
     auto mep = mock_server->listen("127.0.0.1", 0);
     for (auto& p : cfg.providers) {
       if (p.kind == config::ProviderKind::Mock) p.base_url = "http://127.0.0.1:" + std::to_string(mep.port());

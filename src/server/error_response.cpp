@@ -26,4 +26,9 @@ bhttp::response<bhttp::string_body> error_response(std::string_view path, const 
   return res;
 }
 
+bhttp::response<bhttp::string_body> rejection_response(const http::Rejection& r) {
+  Error e{r.kind, r.message, {}};
+  return error_response(r.target, e, r.request_id);
+}
+
 }  // namespace sluice::server

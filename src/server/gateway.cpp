@@ -120,20 +120,25 @@ void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& re
   res.body() = boost::json::serialize(body);
 }
 
-net::awaitable<void> Gateway::reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e) {
-  ex.error = kind_name(e.kind);
+bhttp::response<bhttp::string_body> Gateway::error_reply(const http::Request& req, const Exchange& ex,
+                                                        const Error& e) const {
   auto res = error_response(req.path(), e, req.request_id);
   if (ex.attempts > 0) res.set("x-sluice-attempts", std::to_string(ex.attempts));
   if (ex.exhausted) res.set("x-should-retry", "false");
   if (ex.retry_after_s > 0) res.set("retry-after", std::to_string(ex.retry_after_s));
   if (!ex.allow.empty()) res.set(bhttp::field::allow, ex.allow);
+  return res;
+}
+
+net::awaitable<void> Gateway::reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e) {
+  ex.error = kind_name(e.kind);
+  auto res = error_reply(req, ex, e);
   co_await w.send(std::move(res));
   log(req, w, ex);
 }
 
 bhttp::response<bhttp::string_body> Gateway::reject(const http::Rejection& r) {
-  Error e{r.kind, r.message, {}};
-  auto res = error_response(r.target, e, r.request_id);
+  auto res = rejection_response(r);
   AccessRecord rec;
   rec.request_id = r.request_id;
   rec.route = std::string(r.target.substr(0, r.target.find('?')));

@@ -55,6 +55,9 @@ class Gateway {
   net::awaitable<bool> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                   http::ResponseWriter& w, Exchange& ex);
   net::awaitable<void> reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e);
+  // sluice's error response for `e` with what the exchange knows: attempts, spent retries,
+  // retry-after, Allow.
+  bhttp::response<bhttp::string_body> error_reply(const http::Request& req, const Exchange& ex, const Error& e) const;
   // The header lines of the response to the client: the upstream's end-to-end headers plus
   // sluice's own (x-sluice-request-id, x-sluice-attempts, x-should-retry when retries are spent).
   std::string response_fields(const http::Request& req, upstream::UpstreamResponse& res, const Exchange& ex) const;
@@ -70,5 +73,8 @@ class Gateway {
 // An error response in the dialect of `path`, with the request id in a header and the body.
 bhttp::response<bhttp::string_body> error_response(std::string_view path, const Error& e,
                                                    const std::string& request_id);
+// The reply to a request the HTTP layer refused before routing (an http::Rejector without
+// logging; Gateway::reject adds the access-log line).
+bhttp::response<bhttp::string_body> rejection_response(const http::Rejection& r);
 
 }  // namespace sluice::server

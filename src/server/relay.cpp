@@ -223,8 +223,7 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
       if (!got.ok()) {
         ex.error = kind_name(got.error().kind);
         if (ex.client_gone) co_return false;
-        auto err = error_response(req.path(), got.error(), req.request_id);
-        err.set("x-sluice-attempts", std::to_string(ex.attempts));
+        auto err = error_reply(req, ex, got.error());
         co_await w.send(std::move(err));
         co_return false;
       }
