@@ -1,0 +1,77 @@
+#include "storage/sqlite.hpp"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+namespace sluice::storage {
+namespace {
+
+std::string temp_db(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() / ("sluice-storage-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = dir / name;
+  std::filesystem::remove(path);
+  return path.string();
+}
+
+TEST(Sqlite, RoundTripsValuesAndNulls) {
+  auto db = Db::open(temp_db("round.db"));
+  db.exec("CREATE TABLE t(a INTEGER, b REAL, c TEXT)");
+  auto ins = db.prepare("INSERT INTO t VALUES(?1, ?2, ?3)");
+  ins.bind(1, std::int64_t{1} << 40).bind(2, 2.5).bind(3, std::string("x\0y", 3));
+  ins.run();
+  std::optional<std::int64_t> none;
+  ins.bind(1, none).bind_null(2).bind(3, "z");
+  ins.run();
+  auto q = db.prepare("SELECT a, b, c FROM t ORDER BY rowid");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), std::int64_t{1} << 40);
+  EXPECT_DOUBLE_EQ(q.real(1), 2.5);
+  EXPECT_EQ(q.text(2), std::string("x\0y", 3));
+  ASSERT_TRUE(q.step());
+  EXPECT_FALSE(q.opt_int64(0).has_value());
+  EXPECT_FALSE(q.opt_real(1).has_value());
+  EXPECT_FALSE(q.step());
+}
+
+TEST(Sqlite, TransactionRollsBackWhenNotCommitted) {
+  auto db = Db::open(temp_db("tx.db"));
+  db.exec("CREATE TABLE t(a INTEGER)");
+  {
+    Transaction tx(db);
+    db.exec("INSERT INTO t VALUES(1)");
+  }
+  {
+    Transaction tx(db);
+    db.exec("INSERT INTO t VALUES(2)");
+    tx.commit();
+  }
+  auto q = db.prepare("SELECT group_concat(a) FROM t");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.text(0), "2");
+}
+
+TEST(Sqlite, DataVersionMovesWhenAnotherConnectionCommits) {
+  auto path = temp_db("version.db");
+  auto a = Db::open(path);
+  auto b = Db::open(path);
+  a.exec("CREATE TABLE t(a INTEGER)");
+  auto before = b.data_version();
+  EXPECT_EQ(b.data_version(), before);
+  a.exec("INSERT INTO t VALUES(1)");
+  EXPECT_NE(b.data_version(), before);
+}
+
+TEST(Sqlite, ErrorsNameTheStatement) {
+  auto db = Db::open(temp_db("err.db"));
+  try {
+    db.prepare("SELECT * FROM missing_table");
+    FAIL() << "expected StorageError";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing_table"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace sluice::storage
