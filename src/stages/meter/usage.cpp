@@ -1,0 +1,100 @@
+#include "stages/meter/usage.hpp"
+
+#include <cstring>
+#include <string>
+
+#include <simdjson.h>
+
+namespace sluice::stages::meter {
+
+namespace {
+
+// simdjson wants SIMDJSON_PADDING readable bytes past the end; one buffer per thread.
+simdjson::error_code parse(std::string_view text, simdjson::dom::element& doc) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;
+  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(padded.data(), text.data(), text.size());
+  return parser.parse(padded.data(), text.size(), false).get(doc);
+}
+
+// Overlays the non-null numeric fields of a usage object onto `u`.
+void overlay(simdjson::dom::element usage, Usage& u) {
+  auto take = [&](const char* field, std::int64_t& into) {
+    std::int64_t v = 0;
+    if (usage[field].get_int64().get(v) == simdjson::SUCCESS && v >= 0) into = v;
+  };
+  take("input_tokens", u.input_tokens);
+  take("output_tokens", u.output_tokens);
+  take("cache_creation_input_tokens", u.cache_creation_tokens);
+  take("cache_read_input_tokens", u.cache_read_tokens);
+  simdjson::dom::object tools;
+  if (usage["server_tool_use"].get_object().get(tools) == simdjson::SUCCESS) {
+    std::int64_t uses = 0;
+    for (auto field : tools) {
+      std::int64_t v = 0;
+      if (field.value.get_int64().get(v) == simdjson::SUCCESS && v > 0) uses += v;
+    }
+    u.server_tool_uses = uses;
+  }
+}
+
+// Bytes of the string value of a text, thinking or tool-input delta, found without parsing:
+// this runs on most events of a stream. Escapes count as their escaped length; an estimate.
+std::int64_t delta_text_bytes(std::string_view data) {
+  static constexpr std::string_view kKeys[] = {"\"text\":\"", "\"partial_json\":\"", "\"thinking\":\""};
+  for (auto key : kKeys) {
+    auto at = data.find(key);
+    if (at == std::string_view::npos) continue;
+    auto begin = at + key.size();
+    auto end = data.rfind('"');
+    return end != std::string_view::npos && end > begin ? static_cast<std::int64_t>(end - begin) : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::int64_t estimate_tokens(std::int64_t bytes) { return bytes <= 0 ? 0 : (bytes + 3) / 4; }
+
+void StreamMeter::on_event(std::string_view type, std::string_view data) {
+  if (type == "content_block_delta") {
+    text_bytes_ += delta_text_bytes(data);
+    return;
+  }
+  if (type != "message_start" && type != "message_delta") return;
+  simdjson::dom::element doc;
+  if (parse(data, doc) != simdjson::SUCCESS) return;
+  simdjson::dom::element usage;
+  if (type == "message_start") {
+    if (doc["message"]["usage"].get(usage) != simdjson::SUCCESS) return;
+    overlay(usage, usage_);
+    saw_start_ = true;
+  } else {
+    if (doc["usage"].get(usage) != simdjson::SUCCESS) return;
+    overlay(usage, usage_);
+    saw_delta_ = true;
+  }
+}
+
+Usage StreamMeter::usage() const {
+  Usage u = usage_;
+  if (!saw_delta_ && (saw_start_ || text_bytes_ > 0)) {
+    // The final count never came: what was delivered is the best evidence of what was billed.
+    u.output_tokens = std::max(u.output_tokens, estimate_tokens(text_bytes_));
+    u.estimated = true;
+  }
+  return u;
+}
+
+std::optional<Usage> usage_from_message(std::string_view body) {
+  simdjson::dom::element doc;
+  if (parse(body, doc) != simdjson::SUCCESS) return std::nullopt;
+  simdjson::dom::element usage;
+  if (doc["usage"].get(usage) != simdjson::SUCCESS || !usage.is_object()) return std::nullopt;
+  Usage u;
+  overlay(usage, u);
+  return u;
+}
+
+}  // namespace sluice::stages::meter
