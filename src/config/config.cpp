@@ -50,7 +50,24 @@ void apply_listen(Config& cfg, const std::string& listen) {
   cfg.server.listen_port = static_cast<std::uint16_t>(value);
 }
 
+std::string Config::database_path() const {
+  if (!ledger.path.empty()) return ledger.path;
+  return (data_dir.empty() ? std::string(".") : data_dir) + "/sluice.db";
+}
+
 void validate(const Config& cfg) {
+  if (!cfg.admin.key.empty() && cfg.admin.key.size() < 16) {
+    throw ConfigError("admin.key: must be at least 16 characters (it guards key creation)");
+  }
+  if (cfg.ledger.commit_window.count() == 0) throw ConfigError("ledger.commit_window_ms must be positive");
+  if (cfg.alerts.large_request_tokens < 0 || cfg.alerts.anomaly_min_tokens < 0 || cfg.alerts.anomaly_factor <= 1 ||
+      cfg.alerts.baseline_hours < 1 || cfg.alerts.min_history_hours < 1) {
+    throw ConfigError("alerts: thresholds must not be negative, anomaly_factor must exceed 1, hours at least 1");
+  }
+  if (!cfg.alerts.webhook_url.empty() && !(cfg.alerts.webhook_url.starts_with("http://") ||
+                                           cfg.alerts.webhook_url.starts_with("https://"))) {
+    throw ConfigError("alerts.webhook_url: expected an http:// or https:// URL");
+  }
   if (cfg.providers.empty()) throw ConfigError("providers: at least one provider is required");
   for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
     const auto& p = cfg.providers[i];

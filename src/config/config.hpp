@@ -100,6 +100,48 @@ struct ServerConfig {
   milliseconds drain_timeout{30'000};
 };
 
+// Who may call the gateway (issue: projects and virtual keys).
+enum class AuthMode {
+  Auto,         // virtual keys are required once any key exists; passthrough before that
+  Keys,         // a valid virtual key is always required
+  Passthrough,  // clients bring their own provider keys; no virtual keys, no per-key limits
+};
+
+struct AuthConfig {
+  AuthMode mode = AuthMode::Auto;
+  milliseconds key_poll{1'000};  // how often the key store is checked for changes by `sluice keys`
+};
+
+// The admin API (and later the dashboard) under /admin/, on the main listener.
+struct AdminConfig {
+  std::string key;  // required in `x-api-key` or `Authorization: Bearer`; empty = admin API off
+};
+
+// The usage ledger and the key store: one SQLite file, WAL mode.
+struct LedgerConfig {
+  std::string path;                  // empty = <data_dir>/sluice.db
+  milliseconds commit_window{100};   // the most a `kill -9` can lose
+};
+
+// A price rule; the first matching rule wins, config rules before the built-in ones.
+struct PriceConfig {
+  std::string model;             // model id or glob ("claude-sonnet-*")
+  double input = 0;              // USD per million tokens
+  double output = 0;
+  std::optional<double> cache_write;  // default 1.25 x input
+  std::optional<double> cache_read;   // default 0.1 x input
+  double server_tool_use = 0.01;      // USD per use
+};
+
+struct AlertsConfig {
+  std::int64_t large_request_tokens = 10'000;  // 0 = off
+  double anomaly_factor = 5.0;
+  std::int64_t anomaly_min_tokens = 100'000;
+  int baseline_hours = 24;
+  int min_history_hours = 3;
+  std::string webhook_url;  // empty = log and metrics only
+};
+
 struct MockSettings {
   double tokens_per_second = 0;  // pacing of the in-process mock; 0 = as fast as possible
 };
@@ -110,6 +152,14 @@ struct Config {
   std::string data_dir = "./sluice-data";
   std::vector<ProviderConfig> providers{ProviderConfig{}};
   MockSettings mock;
+  AuthConfig auth;
+  AdminConfig admin;
+  LedgerConfig ledger;
+  std::vector<PriceConfig> pricing;
+  AlertsConfig alerts;
+
+  // The SQLite file of the ledger and the key store.
+  std::string database_path() const;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -126,7 +176,7 @@ Config default_config();
 Config parse_config(const std::string& yaml_text, const EnvLookup& env);
 Config load_config_file(const std::string& path, const EnvLookup& env);
 // Environment overrides: SLUICE_LISTEN, SLUICE_UPSTREAM, SLUICE_THREADS, SLUICE_ACCESS_LOG,
-// SLUICE_DATA_DIR, SLUICE_CA_FILE; the default provider's key from ANTHROPIC_API_KEY or
+// SLUICE_DATA_DIR, SLUICE_CA_FILE, SLUICE_ADMIN_KEY; the default provider's key from ANTHROPIC_API_KEY or
 // CLAUDE_API_KEY when the config sets none.
 void apply_env_overrides(Config& cfg, const EnvLookup& env);
 // `--upstream`: a base URL for the default Anthropic provider, or `mock` for the built-in one.

@@ -67,6 +67,7 @@ void apply_env_overrides(Config& cfg, const EnvLookup& env) {
   }
   if (auto v = env("SLUICE_ACCESS_LOG")) cfg.access_log = *v;
   if (auto v = set("SLUICE_DATA_DIR")) cfg.data_dir = *v;
+  if (auto v = set("SLUICE_ADMIN_KEY")) cfg.admin.key = *v;
   auto& p = cfg.providers.front();
   if (auto v = set("SLUICE_CA_FILE")) p.ca_file = *v;
   if (p.kind == ProviderKind::Anthropic && p.api_key.empty()) {

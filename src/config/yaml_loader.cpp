@@ -41,6 +41,13 @@ class Section {
       throw ConfigError(child(key) + ": invalid value '" + (n.IsScalar() ? n.Scalar() : "<non-scalar>") + "'");
     }
   }
+  template <class T>
+  void read(const std::string& key, std::optional<T>& out) {
+    if (auto n = get(key); !n || n.IsNull()) return;
+    T v{};
+    read(key, v);
+    out = v;
+  }
   void read_ms(const std::string& key, milliseconds& out) {
     std::int64_t v = out.count();
     read(key, v);
@@ -131,6 +138,64 @@ ProviderConfig parse_provider(const YAML::Node& node, const std::string& path) {
   return p;
 }
 
+AuthMode parse_auth_mode(const std::string& s, const std::string& path) {
+  if (s == "auto") return AuthMode::Auto;
+  if (s == "keys") return AuthMode::Keys;
+  if (s == "passthrough") return AuthMode::Passthrough;
+  throw ConfigError(path + ": unknown auth mode '" + s + "' (expected auto, keys or passthrough)");
+}
+
+void parse_pricing(const YAML::Node& node, std::vector<PriceConfig>& out) {
+  if (!node || node.IsNull()) return;
+  if (!node.IsSequence()) throw ConfigError("pricing: expected a list");
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::string path = "pricing[" + std::to_string(i) + "]";
+    Section r(node[i], path);
+    PriceConfig p;
+    r.read("model", p.model);
+    if (p.model.empty()) throw ConfigError(path + ".model: required");
+    r.read("input", p.input);
+    r.read("output", p.output);
+    r.read("cache_write", p.cache_write);
+    r.read("cache_read", p.cache_read);
+    r.read("server_tool_use", p.server_tool_use);
+    if (p.input < 0 || p.output < 0 || p.cache_write.value_or(0) < 0 || p.cache_read.value_or(0) < 0 ||
+        p.server_tool_use < 0) {
+      throw ConfigError(path + ": prices must not be negative");
+    }
+    out.push_back(std::move(p));
+  }
+}
+
+void parse_usage_sections(Section& top, Config& cfg) {
+  {
+    Section a(top.get("auth"), "auth");
+    std::string mode = "auto";
+    a.read("mode", mode);
+    cfg.auth.mode = parse_auth_mode(mode, "auth.mode");
+    a.read_ms("key_poll_ms", cfg.auth.key_poll);
+  }
+  {
+    Section a(top.get("admin"), "admin");
+    a.read("key", cfg.admin.key);
+  }
+  {
+    Section l(top.get("ledger"), "ledger");
+    l.read("path", cfg.ledger.path);
+    l.read_ms("commit_window_ms", cfg.ledger.commit_window);
+  }
+  parse_pricing(top.get("pricing"), cfg.pricing);
+  {
+    Section a(top.get("alerts"), "alerts");
+    a.read("large_request_tokens", cfg.alerts.large_request_tokens);
+    a.read("anomaly_factor", cfg.alerts.anomaly_factor);
+    a.read("anomaly_min_tokens", cfg.alerts.anomaly_min_tokens);
+    a.read("baseline_hours", cfg.alerts.baseline_hours);
+    a.read("min_history_hours", cfg.alerts.min_history_hours);
+    a.read("webhook_url", cfg.alerts.webhook_url);
+  }
+}
+
 // ${VAR} is replaced in scalar values only, after parsing, so comments and keys are never
 // touched and an interpolated value cannot change the document's structure.
 void interpolate_scalars(YAML::Node node, const EnvLookup& env) {
@@ -185,6 +250,7 @@ Config parse_config(const std::string& yaml_text, const EnvLookup& env) {
     Section m(top.get("mock"), "mock");
     m.read("tokens_per_second", cfg.mock.tokens_per_second);
   }
+  parse_usage_sections(top, cfg);
   validate(cfg);
   return cfg;
 }

@@ -157,5 +157,48 @@ TEST(Config, ResilienceValidation) {
   EXPECT_THROW(parse_config("providers:\n  - {name: a}\n  - {name: a}\n", fake_env({})), ConfigError);
   EXPECT_THROW(parse_config("providers:\n  - breaker: {consecutive_failures: 0}\n", fake_env({})), ConfigError);
 }
+TEST(Config, UsageSectionsAuthAdminLedgerPricingAlerts) {
+  auto cfg = parse_config(R"(
+data_dir: /var/lib/sluice
+auth: {mode: keys, key_poll_ms: 250}
+admin: {key: "${ADMIN}"}
+ledger: {commit_window_ms: 50}
+pricing:
+  - {model: "claude-sonnet-*", input: 3, output: 15, cache_read: 0.3}
+alerts: {large_request_tokens: 5000, webhook_url: "http://127.0.0.1:9/hook"}
+)",
+                          fake_env({{"ADMIN", "admin-key-0123456789"}}));
+  EXPECT_EQ(cfg.auth.mode, AuthMode::Keys);
+  EXPECT_EQ(cfg.auth.key_poll.count(), 250);
+  EXPECT_EQ(cfg.admin.key, "admin-key-0123456789");
+  EXPECT_EQ(cfg.ledger.commit_window.count(), 50);
+  EXPECT_EQ(cfg.database_path(), "/var/lib/sluice/sluice.db");
+  ASSERT_EQ(cfg.pricing.size(), 1u);
+  EXPECT_EQ(cfg.pricing[0].model, "claude-sonnet-*");
+  EXPECT_DOUBLE_EQ(cfg.pricing[0].output, 15);
+  EXPECT_FALSE(cfg.pricing[0].cache_write.has_value());
+  EXPECT_DOUBLE_EQ(cfg.pricing[0].cache_read.value(), 0.3);
+  EXPECT_EQ(cfg.alerts.large_request_tokens, 5000);
+  EXPECT_EQ(cfg.alerts.webhook_url, "http://127.0.0.1:9/hook");
+  auto defaults = default_config();
+  EXPECT_EQ(defaults.auth.mode, AuthMode::Auto);
+  EXPECT_EQ(defaults.database_path(), "./sluice-data/sluice.db");
+}
+
+TEST(Config, UsageSectionsValidation) {
+  auto env = fake_env({});
+  EXPECT_THROW(parse_config("auth: {mode: sometimes}", env), ConfigError);
+  EXPECT_THROW(parse_config("admin: {key: short}", env), ConfigError);
+  EXPECT_THROW(parse_config("pricing: [{input: 3}]", env), ConfigError);
+  EXPECT_THROW(parse_config("pricing: [{model: m, input: -1}]", env), ConfigError);
+  EXPECT_THROW(parse_config("alerts: {anomaly_factor: 0.5}", env), ConfigError);
+  EXPECT_THROW(parse_config("alerts: {webhook_url: ftp://x}", env), ConfigError);
+  EXPECT_THROW(parse_config("ledger: {commit_window_ms: 0}", env), ConfigError);
+  EXPECT_THROW(parse_config("alerts: {typo: 1}", env), ConfigError);
+  Config cfg = default_config();
+  apply_env_overrides(cfg, fake_env({{"SLUICE_ADMIN_KEY", "from-env-0123456789"}}));
+  EXPECT_EQ(cfg.admin.key, "from-env-0123456789");
+}
+
 }  // namespace
 }  // namespace sluice::config
