@@ -13,6 +13,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::PayloadTooLarge: return 413;
     case ErrorKind::HeadersTooLarge: return 431;
     case ErrorKind::RateLimited: return 429;
+    case ErrorKind::BudgetExhausted: return 402;
     case ErrorKind::UpstreamOverloaded: return 529;
     case ErrorKind::UpstreamFailed: return 502;
     case ErrorKind::Timeout: return 504;
@@ -33,6 +34,7 @@ const char* kind_name(ErrorKind kind) {
     case ErrorKind::PayloadTooLarge: return "payload_too_large";
     case ErrorKind::HeadersTooLarge: return "headers_too_large";
     case ErrorKind::RateLimited: return "rate_limited";
+    case ErrorKind::BudgetExhausted: return "budget_exhausted";
     case ErrorKind::UpstreamOverloaded: return "upstream_overloaded";
     case ErrorKind::UpstreamFailed: return "upstream_failed";
     case ErrorKind::Timeout: return "timeout";

@@ -18,6 +18,7 @@ enum class ErrorKind : std::uint8_t {
   PayloadTooLarge,       // 413 request_too_large: body over the configured limit
   HeadersTooLarge,       // 431 request_too_large: request head over the limit
   RateLimited,           // 429 rate_limit_error
+  BudgetExhausted,       // 402 billing_error: a spend budget is used up (no retry helps)
   UpstreamOverloaded,    // 529 overloaded_error
   UpstreamFailed,        // 502 api_error: connect failure, reset, malformed upstream reply
   Timeout,               // 504 timeout_error: an upstream deadline expired

@@ -25,6 +25,7 @@ const char* error_type(ErrorKind kind) {
     case ErrorKind::PayloadTooLarge:
     case ErrorKind::HeadersTooLarge: return "request_too_large";
     case ErrorKind::RateLimited: return "rate_limit_error";
+    case ErrorKind::BudgetExhausted: return "billing_error";
     case ErrorKind::UpstreamOverloaded: return "overloaded_error";
     case ErrorKind::Timeout: return "timeout_error";
     case ErrorKind::UpstreamFailed:

@@ -16,6 +16,7 @@ const char* error_type(ErrorKind kind) {
     case ErrorKind::Forbidden:
     case ErrorKind::Unauthenticated: return "invalid_request_error";
     case ErrorKind::RateLimited: return "rate_limit_error";
+    case ErrorKind::BudgetExhausted: return "insufficient_quota";
     case ErrorKind::UpstreamOverloaded:
     case ErrorKind::UpstreamFailed:
     case ErrorKind::Timeout:
@@ -29,6 +30,7 @@ const char* error_code(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::Unauthenticated: return "invalid_api_key";
     case ErrorKind::RateLimited: return "rate_limit_exceeded";
+    case ErrorKind::BudgetExhausted: return "insufficient_quota";
     case ErrorKind::NotFound: return "not_found";
     default: return nullptr;
   }

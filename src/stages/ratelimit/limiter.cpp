@@ -37,6 +37,12 @@ void Reservation::settle(double actual_tokens) {
   limiter_ = nullptr;
 }
 
+void Reservation::cancel() {
+  if (!limiter_) return;
+  limiter_->cancel(tokens_);
+  limiter_ = nullptr;
+}
+
 KeyLimiter::KeyLimiter(const Limits& limits, const Clock& clock) : clock_(clock), limits_(limits) {
   if (limits.rpm) rpm_.emplace(*limits.rpm, clock.now());
   if (limits.tpm) tpm_.emplace(*limits.tpm, clock.now());
@@ -81,6 +87,14 @@ void KeyLimiter::settle(double reserved, double actual) {
   auto now = clock_.now();
   if (in_flight_ > 0) --in_flight_;
   if (tpm_) tpm_->settle(reserved, actual, now);
+}
+
+void KeyLimiter::cancel(double reserved) {
+  std::lock_guard lk(mu_);
+  auto now = clock_.now();
+  if (in_flight_ > 0) --in_flight_;
+  if (rpm_) rpm_->settle(1, 0, now);
+  if (tpm_) tpm_->settle(reserved, 0, now);
 }
 
 KeyLimiter::Usage KeyLimiter::usage() {

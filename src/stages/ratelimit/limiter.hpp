@@ -18,6 +18,8 @@ struct Limits {
   std::optional<double> rpm;        // requests per minute
   std::optional<double> tpm;        // tokens per minute (input + output)
   std::optional<int> concurrency;   // requests in flight
+  bool any() const { return rpm || tpm || concurrency; }
+  bool operator==(const Limits&) const = default;
 };
 
 enum class LimitKind { None, Rpm, Tpm, Concurrency };
@@ -36,6 +38,9 @@ class Reservation {
 
   // Settles with the real token usage: unused tokens return, extra usage is charged.
   void settle(double actual_tokens);
+  // Undoes the admission as if it never happened: the request and its tokens go back (for a
+  // request admitted by one limiter and refused by the next: admission is all-or-nothing).
+  void cancel();
   bool active() const { return limiter_ != nullptr; }
   double reserved_tokens() const { return tokens_; }
 
@@ -65,10 +70,12 @@ class KeyLimiter {
     std::chrono::milliseconds tpm_reset{0};
   };
   Usage usage();
+  const Limits& limits() const { return limits_; }
 
  private:
   friend class Reservation;
   void settle(double reserved, double actual);
+  void cancel(double reserved);
 
   const Clock& clock_;
   std::mutex mu_;

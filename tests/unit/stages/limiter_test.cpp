@@ -72,6 +72,20 @@ TEST(KeyLimiter, DroppedReservationChargesItsEstimate) {
   EXPECT_DOUBLE_EQ(*l.usage().tpm_remaining, 400);
 }
 
+TEST(KeyLimiter, CancelGivesBackTheRequestTheTokensAndTheSlot) {
+  FakeClock clock;
+  KeyLimiter l({.rpm = 1, .tpm = 1'000, .concurrency = 1}, clock);
+  auto a = l.admit(900);
+  ASSERT_TRUE(a.ok);
+  a.reservation.cancel();
+  EXPECT_FALSE(a.reservation.active());
+  auto u = l.usage();
+  EXPECT_DOUBLE_EQ(*u.rpm_remaining, 1);
+  EXPECT_DOUBLE_EQ(*u.tpm_remaining, 1'000);
+  EXPECT_EQ(u.in_flight, 0);
+  EXPECT_TRUE(l.admit(900).ok);
+}
+
 TEST(KeyLimiter, ConcurrentAdmissionsNeverExceedTheLimits) {
   SystemClock& clock = SystemClock::instance();
   KeyLimiter l({.rpm = 100, .concurrency = 1000}, clock);
