@@ -1,0 +1,64 @@
+#pragma once
+// The key store: the SQLite tables `projects` and `keys` (NULL limit columns = unlimited).
+// Only a secret's SHA-256 (a 32-byte BLOB) and its hint are stored, never the secret. The
+// database file is shared with the ledger, so open() creates only these two tables, IF NOT
+// EXISTS. Other connections (the `sluice keys` CLI, another gateway) may write concurrently;
+// data_version() tells a poller that one did.
+// Thread-safety: one KeyStore is one SQLite connection; use it from one thread at a time
+// (Directory serialises its own with a mutex). Errors throw storage::StorageError.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keys/records.hpp"
+#include "keys/secret.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sluice::keys {
+
+class KeyStore {
+ public:
+  // Opens (creating the file and the tables if needed) the database at `path`.
+  static KeyStore open(const std::string& path);
+
+  // Creates a key in `project`, creating the project (without limits) if missing.
+  // Throws std::invalid_argument on a bad project name or invalid (negative, NaN) limits.
+  NewKey create_key(const std::string& project, const Limits& limits, const std::string& name, std::int64_t now_ms);
+  // False if the id is unknown or the key is already revoked.
+  bool revoke_key(const std::string& id, std::int64_t now_ms);
+  // Ordered by creation time.
+  std::vector<KeyRecord> list_keys(bool include_revoked) const;
+  std::optional<KeyRecord> find_key(const std::string& id) const;
+
+  // Creates the project or replaces its limits (its created_ms is kept). Throws
+  // std::invalid_argument like create_key.
+  ProjectRecord set_project(const std::string& name, const Limits& limits, std::int64_t now_ms);
+  // Ordered by name.
+  std::vector<ProjectRecord> list_projects() const;
+  std::optional<ProjectRecord> find_project(const std::string& name) const;
+
+  // Moves when another connection commits to the file (not on this connection's own writes).
+  std::int64_t data_version();
+
+  // What a Snapshot is built from, read in one transaction so it is self-consistent.
+  struct ActiveKey {
+    SecretHash hash;
+    KeyRecord record;
+  };
+  struct Contents {
+    bool keys_configured = false;  // a key ever existed (revoked ones count)
+    std::vector<ActiveKey> active_keys;
+    std::vector<ProjectRecord> projects;
+  };
+  Contents read_contents() const;
+
+ private:
+  explicit KeyStore(storage::Db db) : db_(std::move(db)) {}
+  // Mutable because reading prepares statements on the connection; constness here means
+  // "does not change the stored data".
+  mutable storage::Db db_;
+};
+
+}  // namespace sluice::keys
