@@ -1,0 +1,61 @@
+#pragma once
+// What every metric family shares: a validated name, HELP text, label names, the TYPE it
+// renders as, and the rendering of its samples in the text exposition format. Concrete
+// families (counter.hpp, gauge.hpp, histogram.hpp, callback_family.hpp) add their series.
+// A family's name and labels are fixed at construction, so the base is immutable and
+// thread-safe; each concrete family documents its own locking.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sluice::metrics {
+
+// Label values, in the order of the family's label names.
+using Labels = std::vector<std::string>;
+
+// Hash of a whole label-value list, so series maps are looked up without building a key.
+struct LabelsHash {
+  std::size_t operator()(const Labels& values) const noexcept;
+};
+
+// One rendered sample of a scalar (counter or gauge) series.
+using Sample = std::pair<Labels, double>;
+
+class Family {
+ public:
+  virtual ~Family() = default;
+  Family(const Family&) = delete;
+  Family& operator=(const Family&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& label_names() const { return label_names_; }
+  // The sample names this family writes (e.g. x_bucket, x_sum, x_count for a histogram), so
+  // the registry can refuse two families whose samples would collide.
+  virtual std::vector<std::string> sample_names() const { return {name_}; }
+  // Appends HELP, TYPE and every series, sorted by label values.
+  virtual void render(std::string& out) const = 0;
+
+ protected:
+  // Throws std::invalid_argument for an invalid metric or label name, or a repeated label.
+  Family(std::string name, std::string help, std::vector<std::string> label_names, const char* type);
+
+  // Throws std::invalid_argument unless `values` has one value per label name.
+  void check_arity(const Labels& values) const;
+  void render_header(std::string& out) const;
+  // Appends `name_suffix{l1="v1",...,extra_name="extra_value"}` (no braces without labels).
+  void render_series_name(std::string& out, std::string_view suffix, const Labels& values,
+                          std::string_view extra_name = {}, std::string_view extra_value = {}) const;
+  // Sorts by labels and appends one `name{...} value` line per sample.
+  void render_samples(std::string& out, std::vector<Sample>& samples) const;
+
+ private:
+  std::string name_;
+  std::string help_;
+  std::vector<std::string> label_names_;
+  const char* type_;
+};
+
+}  // namespace sluice::metrics
