@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "http/server.hpp"
+#include "keys/records.hpp"
 
 namespace sluice::app {
 
@@ -28,6 +29,27 @@ struct MockCommandOptions {
 };
 void add_mock_command(CLI::App& app, MockCommandOptions& opts);
 int run_mock(const MockCommandOptions& opts);
+
+// Where `sluice keys|projects|usage` find the database: the same resolution as `serve`.
+struct StoreOptions {
+  std::string config_path;
+  std::string data_dir;
+};
+struct LimitOptions {
+  keys::Limits limits;
+};
+struct StoreCommandOptions {
+  StoreOptions store;
+  LimitOptions limits;
+  std::string project, name, id, since, until;
+  std::string by = "day";
+  bool all = false;
+  bool json = false;
+};
+void add_store_commands(CLI::App& app, StoreCommandOptions& opts);
+// Runs whichever of keys / projects / usage was given.
+int run_store_command(CLI::App& app, const StoreCommandOptions& opts);
+std::string database_path(const StoreOptions& o);
 
 // Raises RLIMIT_NOFILE to its hard limit: every stream holds two sockets.
 void raise_fd_limit();

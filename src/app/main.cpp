@@ -14,10 +14,15 @@ int main(int argc, char** argv) {
   sluice::app::MockCommandOptions mock;
   sluice::app::add_serve_command(app, serve);
   sluice::app::add_mock_command(app, mock);
+  sluice::app::StoreCommandOptions store;
+  sluice::app::add_store_commands(app, store);
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("serve")) return sluice::app::run_serve(serve);
     if (app.got_subcommand("mock")) return sluice::app::run_mock(mock);
+    if (app.got_subcommand("keys") || app.got_subcommand("projects") || app.got_subcommand("usage")) {
+      return sluice::app::run_store_command(app, store);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sluice: %s\n", e.what());
     return 1;

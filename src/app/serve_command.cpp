@@ -72,6 +72,7 @@ int run_serve(const ServeOptions& opts) {
   if (mock_server) servers.push_back({&*mock_server, [&] { mock_service->stop(); }});
   auto left = run_until_signal(workers, servers, cfg.server.drain_timeout, [&] { gateway.set_draining(); });
   access_log.flush();
+  gateway.accounting().ledger().flush_for(std::chrono::seconds(10));  // every answered request has its row
   exit_if_stuck(left);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <string>
 
+#include "server/accounting.hpp"
 #include "server/gateway.hpp"
 
 namespace sluice::server {
@@ -23,6 +24,9 @@ struct Gateway::Exchange {
   bool client_gone = false;         // the client closed its connection
   int retry_after_s = 0;            // sent as retry-after with sluice's own error, when > 0
   std::string allow;                // the Allow header of a 405
+  Accounting::Headers extra_headers;  // sent with sluice's own error (rate-limit details)
+  Accounting::Charge charge;        // who pays, the reservation, the meter
+  std::optional<http::Clock::time_point> upstream_start;  // the first upstream attempt was sent
   // What to cancel when the client goes away: the response being relayed, the connection of
   // an attempt still connecting or waiting for its head, or the wait before a retry.
   upstream::UpstreamResponse* current = nullptr;

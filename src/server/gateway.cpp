@@ -10,6 +10,7 @@
 #include "providers/anthropic/validate.hpp"
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
+#include "metrics/exposition.hpp"
 
 namespace sluice::server {
 
@@ -18,18 +19,20 @@ namespace {
 using anthropic_kind = providers::anthropic::RequestKind;
 
 // The routes of the gateway. Matching is exact on the path (the query string is forwarded).
-enum class Route { Messages, CountTokens, Models, Health, Unknown };
+enum class Route { Messages, CountTokens, Models, Health, Metrics, Admin, Unknown };
 
 Route route_of(std::string_view path) {
   if (path == "/v1/messages") return Route::Messages;
   if (path == "/v1/messages/count_tokens") return Route::CountTokens;
   if (path == "/v1/models" || (path.starts_with("/v1/models/") && path.size() > 11)) return Route::Models;
   if (path == "/healthz") return Route::Health;
+  if (path == "/metrics") return Route::Metrics;
+  if (path == "/admin" || path.starts_with("/admin/")) return Route::Admin;
   return Route::Unknown;
 }
 
 bhttp::verb method_of(Route r) {
-  return (r == Route::Models || r == Route::Health) ? bhttp::verb::get : bhttp::verb::post;
+  return (r == Route::Models || r == Route::Health || r == Route::Metrics) ? bhttp::verb::get : bhttp::verb::post;
 }
 
 double ms_between(http::Clock::time_point a, http::Clock::time_point b) {
@@ -38,13 +41,43 @@ double ms_between(http::Clock::time_point a, http::Clock::time_point b) {
 
 }  // namespace
 
-Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps) : deps_(deps) {
+Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
+    : deps_(deps),
+      accounting_(std::make_unique<Accounting>(cfg, deps_.clock)),
+      admin_key_(cfg.admin.key),
+      admin_pool_(std::make_unique<net::thread_pool>(1)) {
   for (const auto& p : cfg.providers) {
     providers_.push_back(std::make_unique<upstream::Provider>(p, workers, deps_.clock, deps_.random));
   }
+  register_gateway_metrics();
 }
 
-Gateway::~Gateway() = default;
+void Gateway::register_gateway_metrics() {
+  accounting_->registry().gauge_callback(
+      "sluice_breaker_state", "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open",
+      {"provider", "deployment"}, [this](std::vector<metrics::Sample>& out) {
+        for (const auto& p : providers_) {
+          for (const auto& d : p->deployments()) {
+            auto s = d->breaker.state();
+            double v = s == upstream::CircuitBreaker::State::Open ? 2 : s == upstream::CircuitBreaker::State::Closed ? 0 : 1;
+            out.push_back({{p->name(), d->label}, v});
+          }
+        }
+      });
+  accounting_->registry().gauge_callback(
+      "sluice_upstream_outstanding", "Requests outstanding on each deployment", {"provider", "deployment"},
+      [this](std::vector<metrics::Sample>& out) {
+        for (const auto& p : providers_) {
+          for (const auto& d : p->deployments()) {
+            out.push_back({{p->name(), d->label}, static_cast<double>(d->outstanding.load())});
+          }
+        }
+      });
+}
+
+Gateway::~Gateway() {
+  admin_pool_->join();
+}
 
 upstream::Provider* Gateway::provider_named(const std::string& name) {
   for (auto& p : providers_) {
@@ -63,6 +96,10 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
     co_await reply_error(req, w, ex, e);
     co_return;
   }
+  if (route == Route::Admin) {
+    co_await admin(req, w, ex);
+    co_return;
+  }
   if (req.msg.method() != method_of(route)) {
     Error e{ErrorKind::MethodNotAllowed,
             "Method " + std::string(req.msg.method_string()) + " is not allowed on " + std::string(req.path()), {}};
@@ -77,23 +114,50 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
     log(req, w, ex);
     co_return;
   }
+  if (route == Route::Metrics) {
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+    res.set(bhttp::field::content_type, metrics::kExpositionContentType);
+    res.set("x-sluice-request-id", req.request_id);
+    res.body() = accounting_->registry().render();
+    co_await w.send(std::move(res));
+    log(req, w, ex);
+    co_return;
+  }
+  if (auto e = accounting_->authenticate(req, ex.charge)) {
+    co_await reply_error(req, w, ex, *e);
+    co_return;
+  }
   if (route == Route::Messages || route == Route::CountTokens) {
-    auto ct = req.msg[bhttp::field::content_type];
-    if (!is_json_content_type({ct.data(), ct.size()})) {
-      Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
-      co_await reply_error(req, w, ex, e);
-      co_return;
-    }
-    auto info = providers::anthropic::validate_request(
-        req.msg.body(), route == Route::Messages ? anthropic_kind::Messages : anthropic_kind::CountTokens);
-    if (!info.ok()) {
-      co_await reply_error(req, w, ex, info.error());
-      co_return;
-    }
-    ex.model = std::move(info.value().model);
-    ex.stream = info.value().stream;
+    if (!co_await admit_model_request(req, w, ex, route == Route::Messages)) co_return;
   }
   co_await proxy(req, w, ex);
+}
+
+net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                                  bool messages) {
+  ex.charge.metered = true;  // from here on, every outcome gets a ledger row
+  auto ct = req.msg[bhttp::field::content_type];
+  if (!is_json_content_type({ct.data(), ct.size()})) {
+    Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
+    co_await reply_error(req, w, ex, e);
+    co_return false;
+  }
+  auto info = providers::anthropic::validate_request(req.msg.body(),
+                                                     messages ? anthropic_kind::Messages : anthropic_kind::CountTokens);
+  if (!info.ok()) {
+    co_await reply_error(req, w, ex, info.error());
+    co_return false;
+  }
+  ex.model = std::move(info.value().model);
+  ex.stream = info.value().stream;
+  // The TPM reservation: input estimated at 4 bytes per token of the body (an overestimate for
+  // JSON, settled with the real count at the end) plus everything the answer may use.
+  std::int64_t estimate = messages ? static_cast<std::int64_t>((req.msg.body().size() + 3) / 4) + info.value().max_tokens : 0;
+  if (auto e = accounting_->admit(estimate, ex.charge, ex.extra_headers)) {
+    co_await reply_error(req, w, ex, *e);
+    co_return false;
+  }
+  co_return true;
 }
 
 void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& res) const {
@@ -127,6 +191,7 @@ bhttp::response<bhttp::string_body> Gateway::error_reply(const http::Request& re
   if (ex.exhausted) res.set("x-should-retry", "false");
   if (ex.retry_after_s > 0) res.set("retry-after", std::to_string(ex.retry_after_s));
   if (!ex.allow.empty()) res.set(bhttp::field::allow, ex.allow);
+  for (const auto& [name, value] : ex.extra_headers) res.set(name, value);
   return res;
 }
 
@@ -151,10 +216,11 @@ bhttp::response<bhttp::string_body> Gateway::reject(const http::Rejection& r) {
   rec.bytes_out = wire.str().size();
   rec.error = kind_name(r.kind);
   deps_.log.write(rec);
+  accounting_->metrics().requests.inc({route_label(rec.route), std::to_string(rec.status), "none", "none"});
   return res;
 }
 
-void Gateway::log(const http::Request& req, const http::ResponseWriter& w, const Exchange& ex) {
+void Gateway::log(const http::Request& req, const http::ResponseWriter& w, Exchange& ex) {
   AccessRecord rec;
   rec.request_id = req.request_id;
   rec.method = std::string(req.msg.method_string());
@@ -173,7 +239,21 @@ void Gateway::log(const http::Request& req, const http::ResponseWriter& w, const
   rec.error = ex.error;
   if (rec.error.empty() && (w.client_gone() || ex.client_gone)) rec.error = "client_gone";
   rec.upstream_request_id = ex.upstream_request_id;
+
+  Accounting::Outcome o;
+  o.request_id = req.request_id;
+  o.route = route_label(rec.route);
+  o.model = ex.model;
+  o.provider = ex.provider;
+  o.error = rec.error;
+  o.status = rec.status;
+  o.stream = ex.stream;
+  o.attempts = ex.attempts;
+  o.latency_ms = rec.latency_ms;
+  if (rec.ttfb_ms >= 0) o.ttfb_ms = rec.ttfb_ms;
+  if (ex.upstream_start) o.upstream_ms = ms_between(*ex.upstream_start, now);
   deps_.log.write(rec);
+  accounting_->finish(o, ex.charge);
 }
 
 }  // namespace sluice::server

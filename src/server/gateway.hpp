@@ -7,6 +7,8 @@
 // providers (internally synchronised) and the thread-safe access log.
 
 #include <atomic>
+
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "server/access_log.hpp"
+#include "server/accounting.hpp"
 #include "upstream/provider.hpp"
 
 namespace sluice::server {
@@ -40,6 +43,7 @@ class Gateway {
   bhttp::response<bhttp::string_body> reject(const http::Rejection& r);
   // From now on /healthz answers 503 so load balancers move traffic away.
   void set_draining() { draining_.store(true); }
+  Accounting& accounting() { return *accounting_; }
 
   struct Exchange;      // per-request state, server/exchange.hpp
   struct StreamResult;  // outcome of relaying one upstream stream, server/exchange.hpp
@@ -62,12 +66,20 @@ class Gateway {
   // sluice's own (x-sluice-request-id, x-sluice-attempts, x-should-retry when retries are spent).
   std::string response_fields(const http::Request& req, upstream::UpstreamResponse& res, const Exchange& ex) const;
   void health(http::Request& req, bhttp::response<bhttp::string_body>& res) const;
-  void log(const http::Request& req, const http::ResponseWriter& w, const Exchange& ex);
+  void log(const http::Request& req, const http::ResponseWriter& w, Exchange& ex);  // the finish phase
   upstream::Provider* provider_named(const std::string& name);
+  // Auth, validation and admission of a model request; false when it was answered locally.
+  net::awaitable<bool> admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex, bool messages);
+  // The admin API (admin_api.cpp): keys, projects and usage as JSON under /admin/.
+  net::awaitable<void> admin(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  void register_gateway_metrics();
 
   Deps deps_;
   std::vector<std::unique_ptr<upstream::Provider>> providers_;  // [0] serves every request
   std::atomic<bool> draining_{false};
+  std::unique_ptr<Accounting> accounting_;
+  std::string admin_key_;
+  std::unique_ptr<net::thread_pool> admin_pool_;  // one thread for the admin API's store work
 };
 
 // An error response in the dialect of `path`, with the request id in a header and the body.

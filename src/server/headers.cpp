@@ -73,9 +73,10 @@ bool HopByHop::is(const bhttp::fields::value_type& f) const {
   return false;
 }
 
-void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out) {
+void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out,
+                                     bool drop_client_credentials) {
   HopByHop hop(client);
-  bool replace_credentials = !provider_key.empty();
+  bool replace_credentials = !provider_key.empty() || drop_client_credentials;
   for (const auto& f : client) {
     switch (f.name()) {
       case bhttp::field::host:
@@ -96,7 +97,7 @@ void render_upstream_request_headers(const bhttp::fields& client, std::string_vi
     http::append_field(out, name_of(f), value_of(f));
   }
   http::append_field(out, "accept-encoding", "identity");
-  if (replace_credentials) http::append_field(out, "x-api-key", provider_key);
+  if (!provider_key.empty()) http::append_field(out, "x-api-key", provider_key);
 }
 
 void render_response_headers(const bhttp::fields& upstream, std::string& out) {

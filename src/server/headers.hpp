@@ -28,8 +28,11 @@ class HopByHop {
 // anthropic-beta, x-stainless-*, user agent, unknown ones), minus hop-by-hop, Host,
 // Content-Length and Expect. Upstream compression is refused (accept-encoding: identity)
 // because sluice reads usage from response bodies. When `provider_key` is not empty it replaces
-// the client's x-api-key / Authorization; otherwise the client's credentials are forwarded.
-void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out);
+// the client's x-api-key / Authorization; otherwise the client's credentials are forwarded,
+// unless `drop_client_credentials` (the client authenticated with a sluice key, which must
+// never reach a provider).
+void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out,
+                                     bool drop_client_credentials = false);
 
 // Upstream response headers to return to the client: everything end-to-end (request-id,
 // anthropic-ratelimit-*, retry-after, content-type, ...) minus hop-by-hop and the framing ones

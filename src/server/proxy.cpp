@@ -120,8 +120,9 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       upstream::Deployment& d = *pick.deployment;
       Outstanding outstanding{d};
       ureq.headers.clear();
-      render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers);
+      render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers, ex.charge.key != nullptr);
       ex.provider = d.label;
+      if (!ex.upstream_start) ex.upstream_start = http::Clock::now();
       auto sent = co_await d.client->send(req.worker, ureq);
       ex.attempts += ureq.attempts;
       if (ex.client_gone) {

@@ -45,7 +45,7 @@ bool is_well_formed(std::string_view type, std::string_view data) {
 // whether an event is malformed (then `good_end` is the stream offset where the good part ends).
 class StreamWatcher : public stream::SseSink {
  public:
-  explicit StreamWatcher(const stream::SseParser& parser) : parser_(parser) {}
+  StreamWatcher(const stream::SseParser& parser, stages::meter::StreamMeter& meter) : parser_(parser), meter_(meter) {}
 
   void on_event(const stream::SseEvent& ev) override {
     if (malformed) return;
@@ -53,6 +53,7 @@ class StreamWatcher : public stream::SseSink {
       malformed = true;
       return;
     }
+    meter_.on_event(ev.type, ev.data);
     good_end = parser_.boundary();
     if (ev.type == "message_stop") {
       ended = true;
@@ -74,6 +75,7 @@ class StreamWatcher : public stream::SseSink {
 
  private:
   const stream::SseParser& parser_;
+  stages::meter::StreamMeter& meter_;
 
   static std::string parse_error_type(std::string_view data) {
     boost::system::error_code ec;
@@ -112,7 +114,14 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
 net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::UpstreamResponse& res,
                                            http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
   stream::SseParser parser;
-  StreamWatcher watcher{parser};
+  StreamWatcher watcher{parser, ex.charge.stream};
+  struct ActiveStream {  // counted in sluice_active_streams from the commit point to the end
+    std::atomic<std::int64_t>& gauge;
+    bool counted = false;
+    ~ActiveStream() {
+      if (counted) --gauge;
+    }
+  } active{accounting_->active_streams()};
   std::array<char, kReadChunk> buf;
   std::string pending;          // bytes read but not yet forwarded: an incomplete event
   std::uint64_t forwarded = 0;  // stream offset up to which bytes were forwarded (or held)
@@ -166,6 +175,8 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
         // The preamble is held until the first content event; an error before it stays held too.
         if (watcher.commit_at != 0 && !watcher.errored) {
           sr.committed = true;
+          ++active.gauge;
+          active.counted = true;
           std::string fields = response_fields(req, res, ex);
           std::string reason(res.head().reason());  // Beast knows no phrase for 529: keep the upstream's
           ok = co_await w.start_raw(res.status(), reason, fields, std::nullopt);
@@ -230,6 +241,7 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
       if (got.value() == 0) break;
       body.append(buf.data(), got.value());
     }
+    if (res.status() < 300) ex.charge.body_usage = stages::meter::usage_from_message(body);
     co_await w.send_raw(res.status(), reason, fields, body);
     co_return true;
   }

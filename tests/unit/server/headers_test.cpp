@@ -121,3 +121,24 @@ TEST(ContentTypes, JsonAndEventStreamMatchingIgnoresCaseAndParameters) {
 
 }  // namespace
 }  // namespace sluice::server
+
+namespace sluice::server {
+namespace {
+
+TEST(UpstreamRequestHeaders, ASluiceKeyNeverReachesTheProvider) {
+  bhttp::fields client;
+  client.set("x-api-key", "sk-sluice-secret");
+  client.set(bhttp::field::authorization, "Bearer sk-sluice-secret");
+  client.set("anthropic-version", "2023-06-01");
+  std::string out;
+  render_upstream_request_headers(client, "", out, /*drop_client_credentials=*/true);
+  EXPECT_EQ(out.find("sk-sluice-secret"), std::string::npos) << out;
+  EXPECT_NE(out.find("anthropic-version: 2023-06-01"), std::string::npos);
+  out.clear();
+  render_upstream_request_headers(client, "sk-provider", out, true);
+  EXPECT_EQ(out.find("sk-sluice-secret"), std::string::npos) << out;
+  EXPECT_NE(out.find("x-api-key: sk-provider"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::server

@@ -1,0 +1,304 @@
+#include "server/accounting.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "ledger/usage_query.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+namespace sc = std::chrono;
+using stages::meter::Usage;
+
+stages::ratelimit::Limits rate_limits(const keys::Limits& l) {
+  return {l.rpm, l.tpm, l.concurrency};
+}
+
+stages::budget::Budget budget_of(const keys::Limits& l) { return {l.budget_usd_day, l.budget_usd_month}; }
+
+}  // namespace
+
+std::string_view presented_key(const http::Request& req) {
+  auto key = req.msg["x-api-key"];
+  if (!key.empty()) return {key.data(), key.size()};
+  auto auth = req.msg[boost::beast::http::field::authorization];
+  std::string_view a{auth.data(), auth.size()};
+  if (a.size() > 7 && (a.substr(0, 7) == "Bearer " || a.substr(0, 7) == "bearer ")) {
+    a.remove_prefix(7);
+    while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
+    return a;
+  }
+  return {};
+}
+
+namespace {
+
+std::string rfc3339(sc::system_clock::time_point t) {
+  std::time_t secs = sc::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::int64_t unix_ms(sc::system_clock::time_point t) {
+  return sc::duration_cast<sc::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string usd(std::int64_t micros) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "$%.2f", static_cast<double>(micros) / 1e6);
+  return buf;
+}
+
+std::string count(double v) { return std::to_string(static_cast<std::int64_t>(std::floor(v))); }
+
+alerts::Settings alert_settings(const config::AlertsConfig& a) {
+  alerts::Settings s;
+  s.large_request_tokens = a.large_request_tokens;
+  s.anomaly_factor = a.anomaly_factor;
+  s.anomaly_min_tokens = a.anomaly_min_tokens;
+  s.baseline_hours = a.baseline_hours;
+  s.min_history_hours = a.min_history_hours;
+  s.webhook_url = a.webhook_url;
+  return s;
+}
+
+}  // namespace
+
+stages::meter::PriceTable price_table(const std::vector<config::PriceConfig>& rules) {
+  using stages::meter::nanos_per_token;
+  std::vector<stages::meter::PriceRule> all;
+  for (const auto& r : rules) {
+    stages::meter::Price p;
+    p.input_nanos = nanos_per_token(r.input);
+    p.output_nanos = nanos_per_token(r.output);
+    p.cache_write_nanos = nanos_per_token(r.cache_write.value_or(r.input * 1.25));
+    p.cache_read_nanos = nanos_per_token(r.cache_read.value_or(r.input * 0.1));
+    p.server_tool_use_nanos = std::llround(r.server_tool_use * 1e9);
+    all.push_back({r.model, p});
+  }
+  for (auto& r : stages::meter::PriceTable::default_rules()) all.push_back(std::move(r));
+  return stages::meter::PriceTable(std::move(all));
+}
+
+const std::string& Accounting::Charge::project() const {
+  static const std::string none;
+  return key ? key->project : none;
+}
+
+Accounting::Accounting(const config::Config& cfg, const Clock& clock)
+    : clock_(clock),
+      mode_(cfg.auth.mode),
+      db_path_(cfg.database_path()),
+      metrics_(registry_),
+      prices_(price_table(cfg.pricing)),
+      directory_(db_path_, cfg.auth.key_poll),
+      ledger_(std::make_unique<ledger::SqliteLedger>(ledger::SqliteLedger::Options{
+          .path = db_path_, .commit_window = cfg.ledger.commit_window, .max_batch = 2000, .max_queue = 200000})),
+      limiters_(clock),
+      budgets_(clock),
+      detector_(alert_settings(cfg.alerts), clock),
+      notifier_(alert_settings(cfg.alerts)) {
+  seed_budgets();
+  register_callbacks();
+}
+
+Accounting::~Accounting() = default;  // the ledger's destructor commits what is queued
+
+bool Accounting::keys_required() const {
+  return mode_ == config::AuthMode::Keys ||
+         (mode_ == config::AuthMode::Auto && directory_.current()->keys_configured);
+}
+
+void Accounting::seed_budgets() {
+  // Spend already in the ledger this UTC day and month, so a restart does not reset budgets.
+  auto db = storage::Db::open(db_path_);
+  auto wall = clock_.wall_now();
+  auto day = unix_ms(stages::budget::Period::start_of_day(wall));
+  auto month = unix_ms(stages::budget::Period::start_of_month(wall));
+  auto seed = [&](const auto& by_month, const auto& by_day, const char* prefix) {
+    for (const auto& [id, micros] : by_month) {
+      auto d = by_day.find(id);
+      budgets_.seed(prefix + id, d == by_day.end() ? 0 : d->second, micros);
+    }
+  };
+  seed(ledger::cost_by_project_since(db, month), ledger::cost_by_project_since(db, day), "p:");
+  seed(ledger::cost_by_key_since(db, month), ledger::cost_by_key_since(db, day), "k:");
+}
+
+void Accounting::register_callbacks() {
+  registry_.gauge_callback("sluice_active_streams", "Streams being relayed now", {},
+                           [this](std::vector<metrics::Sample>& out) {
+                             out.push_back({{}, static_cast<double>(active_streams_.load())});
+                           });
+  registry_.counter_callback("sluice_ledger_rows_total", "Ledger rows by state (written, dropped)", {"state"},
+                             [this](std::vector<metrics::Sample>& out) {
+                               auto s = ledger_->stats();
+                               out.push_back({{"written"}, static_cast<double>(s.written)});
+                               out.push_back({{"dropped"}, static_cast<double>(s.dropped)});
+                             });
+  registry_.gauge_callback("sluice_ledger_queue_rows", "Ledger rows waiting for the writer", {},
+                           [this](std::vector<metrics::Sample>& out) {
+                             out.push_back({{}, static_cast<double>(ledger_->stats().queued)});
+                           });
+  registry_.gauge_callback("sluice_keys_active", "Active virtual keys", {}, [this](std::vector<metrics::Sample>& out) {
+    out.push_back({{}, static_cast<double>(directory_.current()->active_key_count())});
+  });
+  registry_.counter_callback("sluice_alert_webhooks_total", "Alert webhook deliveries by result", {"result"},
+                             [this](std::vector<metrics::Sample>& out) {
+                               auto s = notifier_.stats();
+                               out.push_back({{"delivered"}, static_cast<double>(s.delivered)});
+                               out.push_back({{"failed"}, static_cast<double>(s.failed)});
+                               out.push_back({{"dropped"}, static_cast<double>(s.dropped)});
+                             });
+}
+
+std::optional<Error> Accounting::authenticate(const http::Request& req, Charge& c) {
+  c.snapshot = directory_.current();
+  bool required = mode_ == config::AuthMode::Keys ||
+                  (mode_ == config::AuthMode::Auto && c.snapshot->keys_configured);
+  if (!required) return std::nullopt;
+  auto secret = presented_key(req);
+  if (secret.empty()) {
+    metrics_.auth_failures.inc({"missing"});
+    return Error{ErrorKind::Unauthenticated,
+                 "x-api-key header is required: send a sluice key in x-api-key or Authorization: Bearer", {}};
+  }
+  c.key = c.snapshot->find(secret);
+  if (!c.key) {
+    metrics_.auth_failures.inc({"invalid"});
+    return Error{ErrorKind::Unauthenticated, "invalid x-api-key: unknown or revoked sluice key", {}};
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> Accounting::admit(std::int64_t tokens, Charge& c, Headers& headers) {
+  if (!c.key) return std::nullopt;  // passthrough: the provider's own limits apply
+  const keys::ProjectRecord* project = c.snapshot->project(c.key->project);
+  keys::Limits project_limits = project ? project->limits : keys::Limits{};
+
+  // Budgets first: a spent budget is final for the period, a rate limit only for a moment.
+  auto over_budget = [&](const std::string& id, const keys::Limits& l, const char* scope,
+                         const std::string& name) -> std::optional<Error> {
+    auto check = budgets_.check(id, budget_of(l));
+    if (check.ok) return std::nullopt;
+    metrics_.budget_refusals.inc({scope, check.period});
+    headers.emplace_back("x-sluice-budget-reset", rfc3339(clock_.wall_now() + check.resets_in));
+    return Error{ErrorKind::BudgetExhausted,
+                 std::string(scope) + " '" + name + "' has spent " + usd(check.spent_micros) + " of its " +
+                     check.period + "ly budget of " + usd(check.limit_micros) + "; it resets in " +
+                     std::to_string((check.resets_in.count() + 3599) / 3600) + " h",
+                 {}};
+  };
+  if (auto e = over_budget("p:" + c.key->project, project_limits, "project", c.key->project)) return e;
+  if (auto e = over_budget("k:" + c.key->id, c.key->limits, "key", c.key->id)) return e;
+
+  stages::ratelimit::Refusal refusal;
+  if (limiters_.admit(c.key->id, rate_limits(c.key->limits), c.key->project, rate_limits(project_limits),
+                      static_cast<double>(tokens), c.admitted, refusal)) {
+    return std::nullopt;
+  }
+  const char* limit = stages::ratelimit::limit_name(refusal.limit);
+  metrics_.rate_limited.inc({refusal.scope, limit});
+  std::string name = std::string(refusal.scope) == "key" ? c.key->id : c.key->project;
+  std::string capacity = refusal.capacity ? count(*refusal.capacity) : "?";
+  if (refusal.never_fits) {
+    return Error{ErrorKind::InvalidRequest,
+                 "this request may use up to " + std::to_string(tokens) +
+                     " tokens (estimated input + max_tokens), more than the " + refusal.scope + " '" + name +
+                     "' may use per minute (" + capacity + "); lower max_tokens or raise the limit",
+                 {}};
+  }
+  auto wait_ms = std::max<std::int64_t>(refusal.retry_after.count(), 1);
+  auto wait_s = std::clamp<std::int64_t>((wait_ms + 999) / 1000, 1, 60);  // the SDKs honour up to 60 s
+  auto reset = rfc3339(clock_.wall_now() + sc::milliseconds(wait_ms));
+  headers.emplace_back("retry-after", std::to_string(wait_s));
+  headers.emplace_back("retry-after-ms", std::to_string(wait_ms));
+  headers.emplace_back("x-sluice-ratelimit-scope", refusal.scope);
+  headers.emplace_back("x-sluice-ratelimit-limit", limit);
+  headers.emplace_back("x-sluice-ratelimit-reset", reset);
+  if (refusal.limit == stages::ratelimit::LimitKind::Rpm) {
+    headers.emplace_back("anthropic-ratelimit-requests-limit", capacity);
+    headers.emplace_back("anthropic-ratelimit-requests-remaining", "0");
+    headers.emplace_back("anthropic-ratelimit-requests-reset", reset);
+  } else if (refusal.limit == stages::ratelimit::LimitKind::Tpm) {
+    headers.emplace_back("anthropic-ratelimit-tokens-limit", capacity);
+    headers.emplace_back("anthropic-ratelimit-tokens-remaining", "0");
+    headers.emplace_back("anthropic-ratelimit-tokens-reset", reset);
+  }
+  std::string what = refusal.limit == stages::ratelimit::LimitKind::Concurrency
+                         ? capacity + " concurrent requests"
+                         : capacity + (refusal.limit == stages::ratelimit::LimitKind::Rpm ? " requests" : " tokens") +
+                               " per minute";
+  return Error{ErrorKind::RateLimited,
+               "rate limit exceeded: " + std::string(refusal.scope) + " '" + name + "' is limited to " + what +
+                   "; retry after " + std::to_string(wait_s) + " s",
+               {}};
+}
+
+void Accounting::finish(const Outcome& o, Charge& c) {
+  const std::string project = c.project().empty() ? "none" : c.project();
+  std::string model = c.metered ? models_.label(o.model) : "none";
+  metrics_.requests.inc({o.route, std::to_string(o.status), model, project});
+  metrics_.duration.observe({o.route}, o.latency_ms / 1000.0);
+  if (o.ttfb_ms) metrics_.ttfb.observe({o.route}, *o.ttfb_ms / 1000.0);
+  metrics_.overhead.observe({o.route}, std::max(0.0, o.latency_ms - o.upstream_ms) / 1000.0);
+  if (!c.metered) return;
+
+  Usage u = c.body_usage ? *c.body_usage : c.stream.usage();
+  auto cost = prices_.cost_micros(o.model, u).value_or(0);
+  c.admitted.settle(static_cast<double>(u.total_tokens()));
+  if (c.key) {
+    budgets_.charge("p:" + c.key->project, cost);
+    budgets_.charge("k:" + c.key->id, cost);
+  }
+  if (u.total_tokens() > 0 || u.server_tool_uses > 0) {
+    const std::pair<const char*, std::int64_t> types[] = {{"input", u.input_tokens},
+                                                          {"output", u.output_tokens},
+                                                          {"cache_creation", u.cache_creation_tokens},
+                                                          {"cache_read", u.cache_read_tokens}};
+    for (const auto& [type, n] : types) {
+      metrics_.tokens.observe({project, type}, static_cast<double>(n));
+      if (n > 0) metrics_.tokens_total.inc({project, model, type}, static_cast<double>(n));
+    }
+    if (cost > 0) metrics_.cost.inc({project, model}, static_cast<double>(cost) / 1e6);
+  }
+  if (u.estimated) metrics_.estimated.inc({project});
+
+  ledger::Row row;
+  row.ts_ms = unix_ms(clock_.wall_now());
+  row.request_id = o.request_id;
+  row.project = c.project();
+  row.key_id = c.key ? c.key->id : "";
+  row.model = o.model.substr(0, 200);
+  row.provider = o.provider;
+  row.route = o.route;
+  row.status = o.status;
+  row.stream = o.stream;
+  row.attempts = o.attempts;
+  row.input_tokens = u.input_tokens;
+  row.output_tokens = u.output_tokens;
+  row.cache_creation_tokens = u.cache_creation_tokens;
+  row.cache_read_tokens = u.cache_read_tokens;
+  row.server_tool_uses = u.server_tool_uses;
+  row.cost_micros = cost;
+  row.latency_ms = o.latency_ms;
+  row.ttft_ms = o.ttfb_ms;
+  row.estimated = u.estimated;
+  row.redactions = c.redactions;
+  row.error = o.error;
+  ledger_->append(std::move(row));
+
+  for (auto& alert : detector_.observe(c.project(), c.key ? c.key->id : "", o.request_id, o.model, u.total_tokens())) {
+    metrics_.alerts.inc({alert.kind});
+    notifier_.publish(alert);
+  }
+}
+
+}  // namespace sluice::server

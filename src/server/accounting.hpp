@@ -1,0 +1,108 @@
+#pragma once
+// The usage side of each request (issue: projects, keys, limits, ledger): before the upstream,
+// who is calling (auth) and whether they may (budgets, then rate limits, reserved); after it,
+// what it used and cost (meter), written to the ledger, metrics and alerts, and the reservation
+// settled with the real usage. Every admitted request reaches finish() exactly once, through
+// Gateway::log, so no reservation is left unsettled and no row is lost.
+// One per gateway; thread-safe. Charge is per request.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "alerts/detector.hpp"
+#include "alerts/notifier.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "http/server.hpp"
+#include "keys/directory.hpp"
+#include "ledger/sqlite_ledger.hpp"
+#include "metrics/registry.hpp"
+#include "server/gateway_metrics.hpp"
+#include "stages/budget/budget_book.hpp"
+#include "stages/meter/pricing.hpp"
+#include "stages/meter/usage.hpp"
+#include "stages/ratelimit/registry.hpp"
+
+namespace sluice::server {
+
+class Accounting {
+ public:
+  // Opens the key store and the ledger (config.database_path()); throws storage::StorageError.
+  Accounting(const config::Config& cfg, const Clock& clock);
+  ~Accounting();  // commits every ledger row (within the ledger's shutdown timeout)
+
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  struct Charge {
+    std::shared_ptr<const keys::Snapshot> snapshot;  // keeps `key` alive
+    const keys::KeyRecord* key = nullptr;            // null in passthrough
+    stages::ratelimit::Admitted admitted;
+    bool metered = false;                 // a model request: gets a ledger row
+    stages::meter::StreamMeter stream;    // fed by the relay, event by event
+    std::optional<stages::meter::Usage> body_usage;  // a non-streaming answer's usage
+    int redactions = 0;
+    const std::string& project() const;
+  };
+
+  // Who is calling. Fills c.key when keys are required; the error is a 401.
+  std::optional<Error> authenticate(const http::Request& req, Charge& c);
+  // Budgets, then limits, for a request estimated at `tokens`; on refusal, the error (402, 429
+  // or 400 for a request larger than a TPM limit) and the headers that explain it.
+  std::optional<Error> admit(std::int64_t tokens, Charge& c, Headers& headers);
+
+  struct Outcome {
+    std::string request_id, route, model, provider, error;
+    int status = 0;
+    bool stream = false;
+    int attempts = 0;
+    double latency_ms = 0;
+    std::optional<double> ttfb_ms;
+    double upstream_ms = 0;  // time waiting on upstreams and between retries
+  };
+  // The finish phase of every request: metrics for all, and for model requests the usage, the
+  // settlement, the ledger row, budgets and alerts.
+  void finish(const Outcome& o, Charge& c);
+
+  metrics::Registry& registry() { return registry_; }
+  GatewayMetrics& metrics() { return metrics_; }
+  keys::Directory& directory() { return directory_; }
+  ledger::Ledger& ledger() { return *ledger_; }
+  const std::string& database_path() const { return db_path_; }
+  const stages::meter::PriceTable& prices() const { return prices_; }
+  stages::ratelimit::LimiterRegistry& limiters() { return limiters_; }
+  stages::budget::BudgetBook& budgets() { return budgets_; }
+  bool keys_required() const;
+  std::atomic<std::int64_t>& active_streams() { return active_streams_; }
+
+ private:
+  void seed_budgets();
+  void register_callbacks();
+
+  const Clock& clock_;
+  config::AuthMode mode_;
+  std::string db_path_;
+  metrics::Registry registry_;
+  GatewayMetrics metrics_;
+  ModelLabels models_;
+  stages::meter::PriceTable prices_;
+  keys::Directory directory_;
+  std::unique_ptr<ledger::SqliteLedger> ledger_;
+  stages::ratelimit::LimiterRegistry limiters_;
+  stages::budget::BudgetBook budgets_;
+  alerts::Detector detector_;
+  alerts::Notifier notifier_;
+  std::atomic<std::int64_t> active_streams_{0};
+};
+
+// The caller's credential: x-api-key, else an `Authorization: Bearer` token; empty if none.
+std::string_view presented_key(const http::Request& req);
+
+// The price table of a config: its rules before the built-in ones.
+stages::meter::PriceTable price_table(const std::vector<config::PriceConfig>& rules);
+
+}  // namespace sluice::server
