@@ -50,10 +50,14 @@ std::int64_t unix_ms(sc::system_clock::time_point t) {
   return sc::duration_cast<sc::milliseconds>(t.time_since_epoch()).count();
 }
 
+// "$5.00", "$0.0001", "$0.000129": exact to the micro-dollar, at least two decimals.
 std::string usd(std::int64_t micros) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "$%.2f", static_cast<double>(micros) / 1e6);
-  return buf;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "$%lld.%06lld", static_cast<long long>(micros / 1'000'000),
+                static_cast<long long>(micros % 1'000'000));
+  std::string s = buf;
+  while (s.size() > s.find('.') + 3 && s.back() == '0') s.pop_back();
+  return s;
 }
 
 std::string count(double v) { return std::to_string(static_cast<std::int64_t>(std::floor(v))); }
@@ -192,7 +196,8 @@ std::optional<Error> Accounting::admit(std::int64_t tokens, Charge& c, Headers& 
     headers.emplace_back("x-sluice-budget-reset", rfc3339(clock_.wall_now() + check.resets_in));
     return Error{ErrorKind::BudgetExhausted,
                  std::string(scope) + " '" + name + "' has spent " + usd(check.spent_micros) + " of its " +
-                     check.period + "ly budget of " + usd(check.limit_micros) + "; it resets in " +
+                     (std::string_view(check.period) == "day" ? "daily" : "monthly") + " budget of " +
+                     usd(check.limit_micros) + "; it resets in " +
                      std::to_string((check.resets_in.count() + 3599) / 3600) + " h",
                  {}};
   };

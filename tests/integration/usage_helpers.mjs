@@ -65,11 +65,12 @@ export async function createKey(gw, project, limits = {}) {
   assert.match(created.key, /^sk-sluice-[0-9A-Za-z]{43}$/);
   await waitFor(async () => (await gw.admin('GET', `/admin/keys/${created.id}`)).status === 200);
   // In force once a request without a key gets sluice's own 401 and one with it does not.
+  // GET /v1/models is authenticated but neither limited nor metered: probing leaves no trace.
   const inForce = await waitFor(async () => {
-    const without = await postMessages(gw.port, { headers: { 'x-api-key': '', 'x-mock-fault': 'status-418' } });
-    if (without.status !== 401 || without.headers['request-id'] !== without.headers['x-sluice-request-id']) return false;
-    const withKey = await postMessages(gw.port, { headers: { 'x-api-key': created.key, 'x-mock-fault': 'status-418' } });
-    return withKey.status === 418;
+    const without = await fetch(`${gw.url}/v1/models`, { headers: { 'anthropic-version': '2023-06-01' } });
+    if (without.status !== 401 || without.headers.get('request-id') !== without.headers.get('x-sluice-request-id')) return false;
+    const withKey = await fetch(`${gw.url}/v1/models`, { headers: { 'anthropic-version': '2023-06-01', 'x-api-key': created.key } });
+    return withKey.status === 200;
   });
   assert.ok(inForce, 'the gateway accepts the new key within 5 s');
   return created;
