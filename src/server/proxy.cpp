@@ -125,7 +125,11 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       if (!ex.upstream_start) ex.upstream_start = http::Clock::now();
       auto sent = co_await d.client->send(req.worker, ureq);
       ex.attempts += ureq.attempts;
+      auto count_attempt = [&](const char* outcome) {
+        accounting_->metrics().attempts.inc({provider.name(), outcome});
+      };
       if (ex.client_gone) {
+        count_attempt("cancelled");
         // Cancelled by us: says nothing about the upstream's health.
         if (pick.probe) d.breaker.release_probe();
         ex.error = "client_gone";
@@ -137,6 +141,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       upstream::UpstreamResponsePtr res;
       StreamResult stream;
       if (!sent.ok()) {
+        count_attempt("transport_error");
         record(d, false, pick.probe);
         outcome.transport = sent.error().kind;
         last_error = sent.error();
@@ -151,6 +156,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         bool sse = is_event_stream({ct.data(), ct.size()});
         if (res->status() < 400 && !sse) {
           bool ok = co_await relay_body(req, *res, w, ex);
+          count_attempt(ok ? "success" : "transport_error");
           record(d, ok || ex.client_gone, pick.probe);
           ex.current = nullptr;
           log(req, w, ex);
@@ -160,12 +166,14 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
           ex.stream = true;
           co_await relay_stream(req, *res, w, ex, stream);
           if (stream.committed || ex.client_gone) {
+            count_attempt(ex.client_gone ? "cancelled" : stream.failure ? "stream_broken" : "success");
             record(d, !stream.failure.has_value(), pick.probe);
             ex.current = nullptr;
             log(req, w, ex);
             co_return;
           }
           record(d, false, pick.probe);
+          count_attempt(stream.failure ? "transport_error" : "inband_error");
           outcome.status = ex.upstream_status;
           if (stream.failure) {
             outcome.transport = stream.failure->kind;
@@ -175,6 +183,8 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
           }
         } else {
           record(d, res->status() < 500, pick.probe);
+          auto status = res->status();
+          count_attempt(status == 429 ? "status_429" : status >= 500 ? "status_5xx" : "status_4xx");
           outcome.status = static_cast<int>(res->status());
           outcome.headers = &res->head();
           last_error.reset();
@@ -187,6 +197,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         decision.reason = "budget";
       }
       if (decision.retry) {
+        accounting_->metrics().retries.inc({provider.name()});
         failed = &d;
         ex.current = nullptr;
         res.reset();  // an unread error body: the connection is closed, not pooled

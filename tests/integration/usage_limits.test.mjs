@@ -4,7 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMock, sleep } from '../support/harness.mjs';
-import { postMessages, assertAnthropicError, now } from './helpers.mjs';
+import { postMessages, assertAnthropicError, now, Conn, API_HEADERS, waitFor } from './helpers.mjs';
 import { startUsageGateway, createKey, bodyFor } from './usage_helpers.mjs';
 
 let mock;
@@ -116,6 +116,53 @@ describe('rate limits', () => {
     const rest = [await postMessages(gw.port, { headers: { 'x-api-key': k.key } }), await postMessages(gw.port, { headers: { 'x-api-key': k.key } })];
     assert.deepEqual(statuses(rest), [200, 200]);
     assert.equal((await postMessages(gw.port, { headers: { 'x-api-key': k.key } })).headers['x-sluice-ratelimit-limit'], 'rpm');
+  });
+});
+
+describe('every way a request ends settles its reservation', () => {
+  // A key with two concurrency slots and a TPM bucket that holds two ~930-token reservations:
+  // after each kind of ending, two such requests side by side must both be admitted, which
+  // holds only if the ended request gave its slot back and was charged its real (small) usage
+  // rather than its reservation.
+  const ENDINGS = {
+    'a complete stream': { headers: {}, stream: true },
+    'a non-streaming answer': { headers: {}, stream: false },
+    'a stream the upstream resets mid-way': { headers: { 'x-mock-fault': 'reset-after-4' }, stream: true },
+    'an in-band error after content': { headers: { 'x-mock-fault': 'error-after-4' }, stream: true },
+    'a malformed upstream event': { headers: { 'x-mock-fault': 'malformed-sse' }, stream: true },
+    'an upstream 500': { headers: { 'x-mock-fault': 'status-500' }, stream: false },
+    'an upstream 429': { headers: { 'x-mock-fault': 'status-429' }, stream: true },
+    'an upstream 404': { headers: { 'x-mock-fault': 'status-404' }, stream: false },
+  };
+  for (const [name, ending] of Object.entries(ENDINGS)) {
+    test(name, async () => {
+      const k = await createKey(gw, `end-${name.replace(/[^a-z0-9]+/g, '-')}`.slice(0, 60), { concurrency: 2, tpm: 2000 });
+      const first = await postMessages(gw.port, {
+        headers: { 'x-api-key': k.key, ...ending.headers }, body: bodyFor('hi', { stream: ending.stream, max_tokens: 900 }),
+      });
+      assert.equal(first.headers['x-sluice-ratelimit-limit'], undefined, `admitted: ${first.text}`);
+      await sleep(100); // the finish phase runs just after the last byte
+      const paced = { 'x-api-key': k.key, 'x-mock-tokens-per-second': '50' };
+      const both = await Promise.all([0, 1].map(() =>
+        postMessages(gw.port, { headers: paced, body: bodyFor('hi', { stream: true, max_tokens: 900 }) })));
+      for (const r of both) {
+        assert.equal(r.status, 200, `refused by ${r.headers['x-sluice-ratelimit-limit']}: ${r.text}`);
+      }
+    });
+  }
+
+  test('a client that leaves mid-stream', async () => {
+    const k = await createKey(gw, 'end-leaver', { concurrency: 1 });
+    const conn = await Conn.open(gw.port);
+    await conn.send({ method: 'POST', path: '/v1/messages', headers: { ...API_HEADERS, 'x-api-key': k.key, 'x-mock-tokens-per-second': '5' }, body: bodyFor('one two three four five six', { stream: true }) });
+    let events = 0;
+    const reading = conn.readResponse({ timeoutMs: 3000, onEvent: () => { events++; } });
+    assert.ok(await waitFor(() => events >= 3, 5000, 10));
+    const busy = await postMessages(gw.port, { headers: { 'x-api-key': k.key } });
+    assert.equal(busy.headers['x-sluice-ratelimit-limit'], 'concurrency');
+    conn.close();
+    await reading.catch(() => {});
+    assert.ok(await waitFor(async () => (await postMessages(gw.port, { headers: { 'x-api-key': k.key } })).status === 200, 3000));
   });
 });
 

@@ -29,6 +29,7 @@ before(async () => {
   await new Promise((r) => hook.listen(0, '127.0.0.1', r));
   gw = await startUsageGateway(mock.url, {
     yaml: { alerts: { large_request_tokens: 5000, webhook_url: `http://127.0.0.1:${hook.address().port}/hooks/sluice` } },
+    provider: { retry: { max_attempts: 2, base_ms: 10 } },
   });
 });
 
@@ -140,6 +141,14 @@ describe('exact metering', () => {
 
 describe('metrics and alerts', () => {
   test('/metrics is valid exposition (promtool) with per-project requests, tokens and cost', async () => {
+    // One request that succeeds on its second attempt, for the attempt and retry counters.
+    const k = await createKey(gw, 'retrier');
+    const retried = await postMessages(gw.port, {
+      headers: { 'x-api-key': k.key, 'x-mock-fault': 'status-529', 'x-mock-fail-times': '1', 'x-mock-fault-key': `metrics-${process.pid}` },
+      body: bodyFor('retry me'),
+    });
+    assert.equal(retried.status, 200, retried.text);
+    assert.equal(retried.headers['x-sluice-attempts'], '2');
     const r = await fetch(`${gw.url}/metrics`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
@@ -161,6 +170,11 @@ describe('metrics and alerts', () => {
     assert.match(text, /sluice_breaker_state\{provider="test",deployment="[^"]+"\} 0/);
     assert.match(text, /sluice_usage_estimated_total\{project="broken"\} 1/);
     assert.match(text, /sluice_ledger_rows_total\{state="written"\} \d+/);
+    assert.match(text, /sluice_upstream_attempts_total\{provider="test",outcome="status_5xx"\} 1\n/);
+    assert.match(text, /sluice_upstream_attempts_total\{provider="test",outcome="success"\} \d+/);
+    assert.match(text, /sluice_upstream_attempts_total\{provider="test",outcome="stream_broken"\} 1\n/);
+    assert.match(text, /sluice_upstream_attempts_total\{provider="test",outcome="cancelled"\} 1\n/);
+    assert.match(text, /sluice_upstream_retries_total\{provider="test"\} 1\n/);
   });
 
   test('a request over the token threshold is POSTed to the webhook, without prompt text', async () => {
