@@ -1,5 +1,7 @@
 #include "alerts/webhook.hpp"
 
+#include "http/url.hpp"
+
 #include <openssl/ssl.h>
 
 #include <exception>
@@ -21,7 +23,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/url/parse.hpp>
 
 namespace sluice::alerts {
 
@@ -105,37 +106,15 @@ net::awaitable<void> post_once(const WebhookTarget& t, net::ssl::context* tls, c
 }  // namespace
 
 std::optional<WebhookTarget> parse_webhook_url(std::string_view url, std::string& error) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) {
-    error = "not a valid absolute URL";
-    return std::nullopt;
-  }
-  const auto& u = *parsed;
+  auto u = sluice::http::parse_http_url(url, /*allow_query=*/true, error);
+  if (!u) return std::nullopt;
   WebhookTarget t;
-  std::string scheme(u.scheme());
-  if (scheme == "https") {
-    t.tls = true;
-  } else if (scheme != "http") {
-    error = "unsupported scheme '" + scheme + "' (expected http or https)";
-    return std::nullopt;
-  }
-  t.host = std::string(u.host_address());
-  if (t.host.empty()) {
-    error = "the URL has no host";
-    return std::nullopt;
-  }
-  if (u.has_userinfo() || u.has_fragment()) {
-    error = "the URL must not carry credentials or a fragment";
-    return std::nullopt;
-  }
-  std::string default_port = t.tls ? "443" : "80";
-  t.port = u.has_port() ? std::string(u.port()) : default_port;
-  if (t.port.empty()) t.port = default_port;
-  std::string host_for_header = u.host_type() == boost::urls::host_type::ipv6 ? "[" + t.host + "]" : t.host;
-  t.host_header = t.port == default_port ? host_for_header : host_for_header + ":" + t.port;
-  t.target = std::string(u.encoded_path());
-  if (t.target.empty()) t.target = "/";
-  if (u.has_query()) t.target += "?" + std::string(u.encoded_query());
+  t.tls = u->tls;
+  t.host = std::move(u->host);
+  t.port = std::move(u->port);
+  t.host_header = std::move(u->host_header);
+  t.target = u->path.empty() ? "/" : std::move(u->path);
+  if (u->has_query) t.target += "?" + u->query;
   return t;
 }
 

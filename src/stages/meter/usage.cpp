@@ -18,11 +18,16 @@ simdjson::error_code parse(std::string_view text, simdjson::dom::element& doc) {
   return parser.parse(padded.data(), text.size(), false).get(doc);
 }
 
+// Counts past these are nonsense from a broken upstream; clamping them keeps every cost sum far
+// from int64 overflow (10^12 tokens x 75,000 nano-dollars, 10^9 tool uses x 10^7).
+constexpr std::int64_t kMaxTokens = 1'000'000'000'000;
+constexpr std::int64_t kMaxToolUses = 1'000'000'000;
+
 // Overlays the non-null numeric fields of a usage object onto `u`.
 void overlay(simdjson::dom::element usage, Usage& u) {
   auto take = [&](const char* field, std::int64_t& into) {
     std::int64_t v = 0;
-    if (usage[field].get_int64().get(v) == simdjson::SUCCESS && v >= 0) into = v;
+    if (usage[field].get_int64().get(v) == simdjson::SUCCESS && v >= 0) into = std::min(v, kMaxTokens);
   };
   take("input_tokens", u.input_tokens);
   take("output_tokens", u.output_tokens);
@@ -33,9 +38,9 @@ void overlay(simdjson::dom::element usage, Usage& u) {
     std::int64_t uses = 0;
     for (auto field : tools) {
       std::int64_t v = 0;
-      if (field.value.get_int64().get(v) == simdjson::SUCCESS && v > 0) uses += v;
+      if (field.value.get_int64().get(v) == simdjson::SUCCESS && v > 0) uses += std::min(v, kMaxToolUses);
     }
-    u.server_tool_uses = uses;
+    u.server_tool_uses = std::min(uses, kMaxToolUses);
   }
 }
 
@@ -59,7 +64,7 @@ std::int64_t estimate_tokens(std::int64_t bytes) { return bytes <= 0 ? 0 : (byte
 
 void StreamMeter::on_event(std::string_view type, std::string_view data) {
   if (type == "content_block_delta") {
-    text_bytes_ += delta_text_bytes(data);
+    text_bytes_ = std::min(text_bytes_ + delta_text_bytes(data), 4 * kMaxTokens);
     return;
   }
   if (type != "message_start" && type != "message_delta") return;

@@ -14,34 +14,11 @@
 #include "ledger/row.hpp"
 #include "ledger/usage_query.hpp"
 #include "storage/sqlite.hpp"
+#include "unit/storage/temp_db.hpp"
 
 namespace sluice::ledger {
 
-// A database path under the temp directory, unique to this process; the files go with it.
-class TempDb {
- public:
-  explicit TempDb(const std::string& name) {
-    auto dir = std::filesystem::temp_directory_path() / ("sluice-ledger-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    path_ = (dir / name).string();
-    remove_files();
-  }
-  ~TempDb() {
-    remove_files();
-    std::error_code ec;
-    std::filesystem::remove(std::filesystem::path(path_).parent_path(), ec);  // only once empty
-  }
-  TempDb(const TempDb&) = delete;
-  TempDb& operator=(const TempDb&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  void remove_files() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ec);
-  }
-  std::string path_;
-};
+using storage::testing::TempDb;
 
 inline storage::Db open_reader(const std::string& path) {
   return storage::Db::open(path, {.read_only = true, .busy_timeout_ms = 5'000});

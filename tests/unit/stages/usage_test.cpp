@@ -68,6 +68,16 @@ TEST(StreamMeter, MalformedUsageEventsAreIgnored) {
   EXPECT_EQ(u.input_tokens, 0);
 }
 
+TEST(StreamMeter, AbsurdCountsAreClampedSoCostsCannotOverflow) {
+  StreamMeter m;
+  m.on_event("message_start", R"({"message":{"usage":{"input_tokens":9223372036854775807,"output_tokens":9223372036854775807}}})");
+  m.on_event("message_delta", R"({"usage":{"output_tokens":9223372036854775807,"server_tool_use":{"a":9223372036854775807,"b":5}}})");
+  Usage u = m.usage();
+  EXPECT_EQ(u.input_tokens, 1'000'000'000'000);
+  EXPECT_EQ(u.output_tokens, 1'000'000'000'000);
+  EXPECT_EQ(u.server_tool_uses, 1'000'000'000);
+}
+
 TEST(UsageFromMessage, ReadsEveryCounter) {
   auto u = usage_from_message(
       R"({"id":"msg_1","type":"message","content":[],"usage":{"input_tokens":12,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":3},"output_tokens":9,"service_tier":"standard","server_tool_use":{"web_search_requests":1}}})");

@@ -4,19 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/storage/temp_db.hpp"
+
 namespace sluice::storage {
 namespace {
 
-std::string temp_db(const char* name) {
-  auto dir = std::filesystem::temp_directory_path() / ("sluice-storage-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto path = dir / name;
-  std::filesystem::remove(path);
-  return path.string();
-}
-
 TEST(Sqlite, RoundTripsValuesAndNulls) {
-  auto db = Db::open(temp_db("round.db"));
+  testing::TempDb tmp;
+  auto db = Db::open(tmp.path());
   db.exec("CREATE TABLE t(a INTEGER, b REAL, c TEXT)");
   auto ins = db.prepare("INSERT INTO t VALUES(?1, ?2, ?3)");
   ins.bind(1, std::int64_t{1} << 40).bind(2, 2.5).bind(3, std::string("x\0y", 3));
@@ -36,7 +31,8 @@ TEST(Sqlite, RoundTripsValuesAndNulls) {
 }
 
 TEST(Sqlite, TransactionRollsBackWhenNotCommitted) {
-  auto db = Db::open(temp_db("tx.db"));
+  testing::TempDb tmp;
+  auto db = Db::open(tmp.path());
   db.exec("CREATE TABLE t(a INTEGER)");
   {
     Transaction tx(db);
@@ -53,7 +49,8 @@ TEST(Sqlite, TransactionRollsBackWhenNotCommitted) {
 }
 
 TEST(Sqlite, DataVersionMovesWhenAnotherConnectionCommits) {
-  auto path = temp_db("version.db");
+  testing::TempDb tmp;
+  const auto& path = tmp.path();
   auto a = Db::open(path);
   auto b = Db::open(path);
   a.exec("CREATE TABLE t(a INTEGER)");
@@ -64,7 +61,8 @@ TEST(Sqlite, DataVersionMovesWhenAnotherConnectionCommits) {
 }
 
 TEST(Sqlite, ErrorsNameTheStatement) {
-  auto db = Db::open(temp_db("err.db"));
+  testing::TempDb tmp;
+  auto db = Db::open(tmp.path());
   try {
     db.prepare("SELECT * FROM missing_table");
     FAIL() << "expected StorageError";
