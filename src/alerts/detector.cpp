@@ -47,6 +47,21 @@ double Detector::baseline(const ProjectUsage& u) const {
   return sum / static_cast<double>(hours);
 }
 
+void Detector::seed(const std::string& project, std::int64_t hour, std::int64_t tokens) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = projects_.try_emplace(project);
+  ProjectUsage& u = it->second;
+  if (inserted) {
+    u.first_hour = hour;
+    u.current_hour = hour;
+    u.totals.assign(static_cast<std::size_t>(settings_.baseline_hours), 0);
+  } else if (hour < u.current_hour) {
+    return;
+  }
+  roll(u, hour);
+  u.current_tokens += std::max<std::int64_t>(tokens, 0);
+}
+
 std::vector<Alert> Detector::observe(const std::string& project, const std::string& key_id,
                                      const std::string& request_id, const std::string& model, std::int64_t tokens) {
   using namespace std::chrono;

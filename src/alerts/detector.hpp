@@ -33,6 +33,10 @@ class Detector {
   // the alerts it raises, large_request first.
   std::vector<Alert> observe(const std::string& project, const std::string& key_id, const std::string& request_id,
                              const std::string& model, std::int64_t tokens);
+  // Restores history at start-up (from the ledger), so a restart does not reset baselines:
+  // `tokens` used by `project` in `hour` (hours since the epoch, UTC). Call in ascending hour
+  // order per project, before any observe(); an hour older than one already seeded is ignored.
+  void seed(const std::string& project, std::int64_t hour, std::int64_t tokens);
 
  private:
   struct ProjectUsage {

@@ -78,4 +78,15 @@ std::unordered_map<std::string, std::int64_t> cost_by_key_since(storage::Db& db,
                     since_ms);
 }
 
+std::vector<HourlyTokens> tokens_by_project_hour(storage::Db& db, std::int64_t since_ms) {
+  auto st = db.prepare(
+      "SELECT project, ts_ms / 3600000 AS hour, "
+      "sum(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) "
+      "FROM requests WHERE ts_ms >= ?1 GROUP BY project, hour ORDER BY project, hour");
+  st.bind(1, since_ms);
+  std::vector<HourlyTokens> out;
+  while (st.step()) out.push_back({st.text(0), st.int64(1), st.int64(2)});
+  return out;
+}
+
 }  // namespace sluice::ledger

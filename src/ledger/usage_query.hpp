@@ -47,4 +47,13 @@ std::vector<UsageBucket> query_usage(storage::Db& db, const UsageFilter& f);
 std::unordered_map<std::string, std::int64_t> cost_by_project_since(storage::Db& db, std::int64_t since_ms);
 std::unordered_map<std::string, std::int64_t> cost_by_key_since(storage::Db& db, std::int64_t since_ms);
 
+// Tokens (input + output + cache) per project per UTC hour since `since_ms`, sorted by project
+// then hour, for the alert baselines at start-up.
+struct HourlyTokens {
+  std::string project;
+  std::int64_t hour = 0;  // hours since the epoch
+  std::int64_t tokens = 0;
+};
+std::vector<HourlyTokens> tokens_by_project_hour(storage::Db& db, std::int64_t since_ms);
+
 }  // namespace sluice::ledger

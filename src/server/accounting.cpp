@@ -99,6 +99,7 @@ const std::string& Accounting::Charge::project() const {
 Accounting::Accounting(const config::Config& cfg, const Clock& clock)
     : clock_(clock),
       mode_(cfg.auth.mode),
+      baseline_hours_(cfg.alerts.baseline_hours),
       db_path_(cfg.database_path()),
       metrics_(registry_),
       prices_(price_table(cfg.pricing)),
@@ -109,7 +110,7 @@ Accounting::Accounting(const config::Config& cfg, const Clock& clock)
       budgets_(clock),
       detector_(alert_settings(cfg.alerts), clock),
       notifier_(alert_settings(cfg.alerts)) {
-  seed_budgets();
+  seed_from_ledger();
   register_callbacks();
 }
 
@@ -120,7 +121,7 @@ bool Accounting::keys_required() const {
          (mode_ == config::AuthMode::Auto && directory_.current()->keys_configured);
 }
 
-void Accounting::seed_budgets() {
+void Accounting::seed_from_ledger() {
   // Spend already in the ledger this UTC day and month, so a restart does not reset budgets.
   auto db = storage::Db::open(db_path_);
   auto wall = clock_.wall_now();
@@ -134,6 +135,9 @@ void Accounting::seed_budgets() {
   };
   seed(ledger::cost_by_project_since(db, month), ledger::cost_by_project_since(db, day), "p:");
   seed(ledger::cost_by_key_since(db, month), ledger::cost_by_key_since(db, day), "k:");
+  // And the alert baselines: the hours of history the anomaly detector looks back on.
+  auto since = unix_ms(wall) - static_cast<std::int64_t>(baseline_hours_ + 1) * 3'600'000;
+  for (const auto& h : ledger::tokens_by_project_hour(db, since)) detector_.seed(h.project, h.hour, h.tokens);
 }
 
 void Accounting::register_callbacks() {

@@ -80,11 +80,12 @@ class Accounting {
   std::atomic<std::int64_t>& active_streams() { return active_streams_; }
 
  private:
-  void seed_budgets();
+  void seed_from_ledger();  // budgets' spend and alert baselines survive a restart
   void register_callbacks();
 
   const Clock& clock_;
   config::AuthMode mode_;
+  int baseline_hours_;
   std::string db_path_;
   metrics::Registry registry_;
   GatewayMetrics metrics_;

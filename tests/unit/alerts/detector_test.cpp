@@ -178,6 +178,20 @@ TEST_F(DetectorTest, LargeRequestAndAnomalyFromOneRequest) {
   EXPECT_EQ(alerts[1].request_id, alerts[0].request_id);
 }
 
+TEST_F(DetectorTest, SeededHistorySurvivesARestart) {
+  // A project used 1,000 tokens an hour for the last four hours before this process started.
+  Detector d(anomaly_settings(), clock);
+  const std::int64_t now_hour = 472'300;
+  for (std::int64_t h = now_hour - 4; h < now_hour; ++h) d.seed("p", h, 1'000);
+  d.seed("p", now_hour - 10, 1'000'000);  // out of order: ignored
+  // Baseline 1,000: 4,000 this hour is under 5x; 5,001 in all is over it (and over the floor).
+  EXPECT_TRUE(use(d, "p", 4'000).empty());
+  auto alerts = use(d, "p", 1'001);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].kind, kUsageAnomaly);
+  EXPECT_DOUBLE_EQ(alerts[0].baseline, 1'000);
+}
+
 TEST_F(DetectorTest, RejectsInvalidSettings) {
   Settings s;
   s.baseline_hours = 0;

@@ -151,6 +151,23 @@ TEST_F(UsageQuery, CostSinceByProjectAndKey) {
   EXPECT_TRUE(cost_by_project_since(db, kD3 + kDay).empty());
 }
 
+TEST_F(UsageQuery, TokensByProjectAndHour) {
+  auto db = open_reader(tmp_.path());
+  auto rows = tokens_by_project_hour(db, kD2);
+  ASSERT_EQ(rows.size(), 4u);
+  // Sorted by project then hour; tokens = input + output + both cache counts.
+  EXPECT_EQ(rows[0].project, "alpha");
+  EXPECT_EQ(rows[0].hour, kD2 / kHour);
+  EXPECT_EQ(rows[0].tokens, 0);
+  EXPECT_EQ(rows[1].project, "alpha");
+  EXPECT_EQ(rows[1].hour, (kD3 + 12 * kHour) / kHour);
+  EXPECT_EQ(rows[1].tokens, 300 + 30 + 3 + 4);
+  EXPECT_EQ(rows[2].project, "beta");
+  EXPECT_EQ(rows[2].hour, (kD2 + 3 * kHour) / kHour);
+  EXPECT_EQ(rows[2].tokens, 60);
+  EXPECT_EQ(rows[3].tokens, 70 + 7 + 9);
+}
+
 TEST(UsageQueryEmpty, NoRowsNoBuckets) {
   TempDb tmp("usage_empty.db");
   { SqliteLedger ledger({.path = tmp.path()}); }
