@@ -130,6 +130,43 @@ p();
 p(`Aims met (sluice, access log off): throughput in ${tpMet} of ${tpAll} cells; added p99 in ${latMet} of ${latAll} ` +
   `cells where nginx adds a measurable p99.`);
 p();
+// sluice against another sluice binary (BENCH_BASELINE_BIN), e.g. before a change. Besides the ratio
+// of the medians, the ratio within each rep (the two ran back to back in every rep) shows the spread.
+if (targets.includes('sluice-before')) {
+  const paired = (m, c, k) => {
+    const rows = raw.filter((r) => r.mode === m && r.conc === c && r.crashed !== '1' && r.rep !== 'warm-up');
+    const rs = [];
+    for (const rep of new Set(rows.map((r) => r.rep))) {
+      const s = rows.find((r) => r.rep === rep && r.target === 'sluice');
+      const b = rows.find((r) => r.rep === rep && r.target === 'sluice-before');
+      if (s && b && num(b[k]) > 0 && Number.isFinite(num(s[k]))) rs.push(num(s[k]) / num(b[k]));
+    }
+    return rs.length ? `${fmt(Math.min(...rs))}–${fmt(Math.max(...rs))}` : '–';
+  };
+  p(`## sluice vs sluice-before (BENCH_BASELINE_BIN)`);
+  p();
+  p(`sluice-before: ${meta.baseline}. Same flags as the sluice row (access log off), measured interleaved with ` +
+    `the other rows. Ratios = sluice ÷ sluice-before of the medians; "per-rep range" = the lowest and highest ` +
+    `ratio of the two runs within one rep. req/s < 1 or CPU/req > 1 means sluice is slower / costlier.`);
+  if (meta.baseline_unoptimized?.trim()) {
+    p();
+    p(`**WARNING: the baseline has files compiled with -O0: ${meta.baseline_unoptimized.trim()}.**`);
+  }
+  p();
+  p(`| workload | conc | req/s before | req/s sluice | **req/s ratio** | per-rep range | CPU µs/req before | ` +
+    `CPU µs/req sluice | **CPU/req ratio** | CPU µs/req delta | per-rep range | p50 ms before / sluice |`);
+  p(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  for (const m of modes) {
+    for (const c of concs) {
+      const { sluice: s, 'sluice-before': b } = cell[m][c];
+      if (!s || !b) continue;
+      p(`| ${modeName[m] ?? m} | ${c} | ${fmt(b.rps, 0)} | ${fmt(s.rps, 0)} | **${fmt(s.rps / b.rps)}** | ` +
+        `${paired(m, c, 'rps')} | ${fmt(b.cpu, 1)} | ${fmt(s.cpu, 1)} | **${fmt(s.cpu / b.cpu)}** | ` +
+        `${signed(s.cpu - b.cpu, 1)} | ${paired(m, c, 'proxy_cpu_us_per_req')} | ${ms(b.p50)} / ${ms(s.p50)} |`);
+    }
+  }
+  p();
+}
 if (mem.length) {
   p(`## Memory per open stream`);
   p();

@@ -9,25 +9,31 @@
 #   nginx        wrk -> nginx (plain reverse proxy, generated config) -> mock
 #   sluice       wrk -> sluice serve (access log off) -> mock
 #   sluice+log   wrk -> sluice serve (JSON access log to a file) -> mock
+#   sluice-before  wrk -> BENCH_BASELINE_BIN serve (access log off) -> mock; only when that is set
 # requests/s, p50/p99 latency, the latency each proxy adds over direct, sluice/nginx ratios
 # and the CPU time per request of each proxy process (utime+stime from /proc/PID/stat before
 # and after each run / requests completed). Each cell gets a warm-up and BENCH_REPS runs; the
 # targets are interleaved rep by rep so that noise from other work on the machine hits them
-# alike; the table shows medians. Then it holds BENCH_STREAMS paced streams open through a
+# alike; the table shows medians. With BENCH_BASELINE_BIN=PATH (another sluice binary, e.g. one
+# built from an older commit) the row sluice-before runs that binary with the sluice row's flags,
+# interleaved with the others, and the report adds "sluice vs sluice-before" (req/s and CPU
+# µs/req ratios per cell). Then it holds BENCH_STREAMS paced streams open through a
 # fresh sluice and a fresh nginx and reports RSS per open stream.
 #
 # Settings (environment): BENCH_DURATION=5 (s per run), BENCH_WARMUP=1 (s), BENCH_REPS=3,
 # BENCH_CONCURRENCY="1 16 64", BENCH_THREADS=1 (mock, sluice and nginx alike),
 # BENCH_WRK_THREADS=1, BENCH_STREAMS=1000 (0 skips the memory test), BENCH_HOLD=8 (s),
 # BENCH_OUT=bench/results, BENCH_KEEP=1 keeps the temp dir, SLUICE_BIN=build/sluice,
-# NGINX_BIN=/usr/sbin/nginx, WRK_BIN=wrk.
-# Everything listens on 127.0.0.1 only; every process started here is stopped by its PID.
+# BENCH_BASELINE_BIN= (unset: no sluice-before row), NGINX_BIN=/usr/sbin/nginx, WRK_BIN=wrk.
+# Everything listens on 127.0.0.1 only; every process started here is stopped by its PID. Each
+# sluice gets its own data dir (ledger, key store) in the temp dir: nothing is written to the tree.
 # shellcheck disable=SC2154,SC2046,SC2086  # names set through printf -v; PID lists split on purpose
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 SLUICE=${SLUICE_BIN:-$ROOT/build/sluice}
+BASELINE=${BENCH_BASELINE_BIN:-}
 NGINX=${NGINX_BIN:-/usr/sbin/nginx}
 WRK=${WRK_BIN:-wrk}
 DURATION=${BENCH_DURATION:-5}
@@ -41,11 +47,13 @@ HOLD=${BENCH_HOLD:-8}
 ((HOLD >= 6)) || HOLD=6  # RSS is sampled 2, 3 and 4 s after READY: the streams must still be open
 OUT=${BENCH_OUT:-$HERE/results}
 TARGETS=(direct nginx sluice sluice+log)
+[[ -z $BASELINE ]] || TARGETS=(direct nginx sluice-before sluice sluice+log)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 
 [[ -x $SLUICE ]] || die "$SLUICE not found: build first (scripts/build.sh)"
+[[ -z $BASELINE || -x $BASELINE ]] || die "BENCH_BASELINE_BIN=$BASELINE is not an executable"
 [[ -x $NGINX ]] || die "$NGINX not found: apt-get install -y nginx-light"
 command -v "$WRK" >/dev/null || die "wrk not found: apt-get install -y wrk"
 command -v node >/dev/null || die "node not found"
@@ -65,11 +73,22 @@ cp "$SLUICE" "$WORK/sluice"
 SLUICE=$WORK/sluice
 # Source files compiled without optimisation (the last -O flag is -O0), e.g. a file someone set
 # to -O0 to debug it: their figures would not be sluice's. Named in the report.
-UNOPTIMIZED=$(readelf --debug-dump=info "$SLUICE" 2>/dev/null | grep -A2 'DW_AT_producer' |
-  awk '/DW_AT_producer/ { p = $0 } /DW_AT_name/ && p {
-         n = split(p, a, " "); o = ""; for (i = 1; i <= n; i++) if (a[i] ~ /^-O/) o = a[i]
-         if (o == "-O0") { sub(/.*\//, "", $NF); print $NF }; p = "" }' | sort -u | tr '\n' ' ' || true)
+unoptimized() {
+  readelf --debug-dump=info "$1" 2>/dev/null | grep -A2 'DW_AT_producer' |
+    awk '/DW_AT_producer/ { p = $0 } /DW_AT_name/ && p {
+           n = split(p, a, " "); o = ""; for (i = 1; i <= n; i++) if (a[i] ~ /^-O/) o = a[i]
+           if (o == "-O0") { sub(/.*\//, "", $NF); print $NF }; p = "" }' | sort -u | tr '\n' ' ' || true
+}
+UNOPTIMIZED=$(unoptimized "$SLUICE")
 [[ -z $UNOPTIMIZED ]] || log "WARNING: compiled with -O0 in this binary: $UNOPTIMIZED"
+if [[ -n $BASELINE ]]; then  # a private copy too
+  BASELINE_ORIG=$BASELINE
+  BASELINE_BUILT=$(stat -c %y "$BASELINE" | cut -d. -f1)
+  cp "$BASELINE" "$WORK/sluice-before"
+  BASELINE=$WORK/sluice-before
+  BASELINE_UNOPTIMIZED=$(unoptimized "$BASELINE")
+  [[ -z $BASELINE_UNOPTIMIZED ]] || log "WARNING: compiled with -O0 in the baseline: $BASELINE_UNOPTIMIZED"
+fi
 PIDS=()  # every process this script started
 
 forget_pid() {  # once reaped, a PID may be reused by someone else: never signal it again
@@ -119,12 +138,14 @@ start_mock() {
   MOCK_PORT=$(<"$WORK/mock.port")
 }
 
-# start_sluice NAME ACCESS_LOG -> sets SLUICE_PID_<NAME>, SLUICE_PORT_<NAME>
+# start_sluice NAME ACCESS_LOG [BINARY] -> sets SLUICE_PID_<NAME>, SLUICE_PORT_<NAME>
+# Its ledger and key store go to $WORK/data-NAME (not ./sluice-data in the caller's directory).
 start_sluice() {
-  local name=$1 alog=$2 pid
+  local name=$1 alog=$2 bin=${3:-$SLUICE} pid
   rm -f "$WORK/$name.port"
-  SLUICE_ACCESS_LOG="$alog" SLUICE_THREADS="$THREADS" \
-    "$SLUICE" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$MOCK_PORT" \
+  mkdir -p "$WORK/data-$name"
+  SLUICE_ACCESS_LOG="$alog" SLUICE_THREADS="$THREADS" SLUICE_DATA_DIR="$WORK/data-$name" \
+    "$bin" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$MOCK_PORT" \
     --port-file "$WORK/$name.port" >"$WORK/$name.log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   wait_file "$WORK/$name.port" "$pid"
@@ -220,6 +241,7 @@ url_of() {
     nginx) echo "http://127.0.0.1:$NGINX_PORT_bench/v1/messages" ;;
     sluice) echo "http://127.0.0.1:$SLUICE_PORT_plain/v1/messages" ;;
     sluice+log) echo "http://127.0.0.1:$SLUICE_PORT_logged/v1/messages" ;;
+    sluice-before) echo "http://127.0.0.1:$SLUICE_PORT_before/v1/messages" ;;
   esac
 }
 proxy_pids_of() {
@@ -228,6 +250,7 @@ proxy_pids_of() {
     nginx) echo "$NGINX_PID_bench $(nginx_workers "$NGINX_PID_bench")" ;;
     sluice) echo "$SLUICE_PID_plain" ;;
     sluice+log) echo "$SLUICE_PID_logged" ;;
+    sluice-before) echo "$SLUICE_PID_before" ;;
   esac
 }
 
@@ -237,6 +260,7 @@ log_of() {
     nginx) echo "$WORK/bench/logs/error.log" ;;
     sluice) echo "$WORK/plain.log" ;;
     sluice+log) echo "$WORK/logged.log" ;;
+    sluice-before) echo "$WORK/before.log" ;;
   esac
 }
 # A proxy that dies under load is a finding, not a reason to lose the run: the crash is
@@ -257,6 +281,7 @@ handle_crash() {  # handle_crash TARGET
   case $t in
     sluice) stop_pid "$SLUICE_PID_plain"; start_sluice plain "" ;;
     sluice+log) stop_pid "$SLUICE_PID_logged"; start_sluice logged "$WORK/access.log" ;;
+    sluice-before) stop_pid "$SLUICE_PID_before"; start_sluice before "" "$BASELINE" ;;
     nginx) stop_pid "$NGINX_PID_bench"; rm -rf "$WORK/bench"; start_nginx bench ;;
   esac
 }
@@ -304,7 +329,7 @@ measure() {
         (target == "direct" || crashed || n == 0) ? "" : sprintf("%.1f", pt * 1e6 / hz / n),
         (n > 0 ? mt * 1e6 / hz / n : 0), (tt > 0 ? others / tt * ncpu : 0), ld, crashed
     }' <<<"$line" >>"$RAW"
-  tail -n1 "$RAW" | awk -F'\t' '{printf "bench: %-6s c=%-3s %-10s rep %s: %8s req/s  p50 %6.2f ms  p99 %6.2f ms  proxy %s us/req  errors %s  others %s cores%s\n",
+  tail -n1 "$RAW" | awk -F'\t' '{printf "bench: %-6s c=%-3s %-13s rep %s: %8s req/s  p50 %6.2f ms  p99 %6.2f ms  proxy %s us/req  errors %s  others %s cores%s\n",
     $1, $2, $3, $4, $5, $6/1000, $7/1000, ($10 == "" ? "-" : $10), $9, $12, ($14 == 1 ? "  CRASHED" : "")}' >&2
 }
 
@@ -328,9 +353,10 @@ log "work dir $WORK; $(nproc) cores; load average $LOAD_START"
 start_mock
 start_sluice plain ""
 start_sluice logged "$WORK/access.log"
+[[ -z $BASELINE ]] || start_sluice before "" "$BASELINE"
 start_nginx bench
 for t in "${TARGETS[@]}"; do check_target "$t"; done
-log "mock :$MOCK_PORT (pid $MOCK_PID), sluice :$SLUICE_PORT_plain, sluice+log :$SLUICE_PORT_logged, nginx :$NGINX_PORT_bench"
+log "mock :$MOCK_PORT (pid $MOCK_PID), sluice :$SLUICE_PORT_plain, sluice+log :$SLUICE_PORT_logged, nginx :$NGINX_PORT_bench${BASELINE:+, sluice-before :$SLUICE_PORT_before}"
 
 for mode in plain stream; do
   for conc in $CONCS; do
@@ -422,6 +448,7 @@ mem_test() {
 if ((STREAMS > 0)); then
   # fresh proxies: the throughput runs above have grown the old ones' heaps
   stop_pid "$SLUICE_PID_plain"; stop_pid "$SLUICE_PID_logged"; stop_pid "$NGINX_PID_bench"
+  [[ -z $BASELINE ]] || stop_pid "$SLUICE_PID_before"
   mem_pids_sluice() { echo "$SLUICE_PID_mem"; }
   mem_pids_nginx() { nginx_workers "$NGINX_PID_mem"; }  # the workers hold the connections
   start_sluice mem ""
@@ -450,6 +477,8 @@ sluice=$("$SLUICE" --version 2>/dev/null | head -n1 | sed 's/^sluice //') (built
 git=$GIT_DESC
 unoptimized=$UNOPTIMIZED
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$SLUICE_ORIG")/CMakeCache.txt" 2>/dev/null || echo ?)
+baseline=${BASELINE:+$("$BASELINE" --version 2>/dev/null | head -n1 | sed 's/^sluice //') ($BASELINE_ORIG, built $BASELINE_BUILT, sha256 $(sha256sum "$BASELINE" | cut -c1-12))}
+baseline_unoptimized=${BASELINE_UNOPTIMIZED:-}
 nginx=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
 wrk=$("$WRK" -v 2>&1 | head -n1 | cut -d' ' -f1-2)
 node=$(node --version)
