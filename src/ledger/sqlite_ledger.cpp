@@ -19,14 +19,15 @@ constexpr const char* kInsert =
     "cost_micros, latency_ms, ttft_ms, estimated, redactions, error) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 
+// Text is bound without a copy: the row outlives the statement's run (see write_batch).
 void bind_row(storage::Stmt& st, const Row& r) {
   st.bind(1, r.ts_ms)
-      .bind(2, r.request_id)
-      .bind(3, r.project)
-      .bind(4, r.key_id)
-      .bind(5, r.model)
-      .bind(6, r.provider)
-      .bind(7, r.route)
+      .bind_static(2, r.request_id)
+      .bind_static(3, r.project)
+      .bind_static(4, r.key_id)
+      .bind_static(5, r.model)
+      .bind_static(6, r.provider)
+      .bind_static(7, r.route)
       .bind(8, r.status)
       .bind(9, r.stream ? 1 : 0)
       .bind(10, r.attempts)
@@ -40,7 +41,7 @@ void bind_row(storage::Stmt& st, const Row& r) {
       .bind(18, r.ttft_ms)
       .bind(19, r.estimated ? 1 : 0)
       .bind(20, r.redactions)
-      .bind(21, r.error);
+      .bind_static(21, r.error);
 }
 
 SqliteLedger::Options normalized(SqliteLedger::Options o) {

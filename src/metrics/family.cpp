@@ -8,12 +8,17 @@
 
 namespace sluice::metrics {
 
-std::size_t LabelsHash::operator()(const Labels& values) const noexcept {
+std::size_t LabelsHash::operator()(const LabelValues& values) const noexcept {
   std::size_t h = values.size();
-  for (const auto& v : values) {
+  for (auto v : values) {
     h ^= std::hash<std::string_view>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   }
   return h;
+}
+
+bool LabelsEqual::operator()(const LabelValues& a, const Labels& b) const noexcept {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](std::string_view x, const std::string& y) { return x == y; });
 }
 
 Family::Family(std::string name, std::string help, std::vector<std::string> label_names, const char* type)
@@ -29,7 +34,7 @@ Family::Family(std::string name, std::string help, std::vector<std::string> labe
   }
 }
 
-void Family::check_arity(const Labels& values) const {
+void Family::check_arity(const LabelValues& values) const {
   if (values.size() != label_names_.size()) {
     throw std::invalid_argument("metric " + name_ + ": " + std::to_string(values.size()) +
                                 " label values for " + std::to_string(label_names_.size()) + " labels");

@@ -5,7 +5,10 @@
 // A family's name and labels are fixed at construction, so the base is immutable and
 // thread-safe; each concrete family documents its own locking.
 
+#include <array>
 #include <cstddef>
+#include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,9 +19,42 @@ namespace sluice::metrics {
 // Label values, in the order of the family's label names.
 using Labels = std::vector<std::string>;
 
-// Hash of a whole label-value list, so series maps are looked up without building a key.
+// Label values as views, for updates on the request path: `inc({route, status}, 1)` looks the
+// series up without allocating (the map's key is built only when a series is new). Holds at
+// most kMaxLabels views; the strings must outlive the call.
+class LabelValues {
+ public:
+  static constexpr std::size_t kMaxLabels = 8;
+  LabelValues(std::initializer_list<std::string_view> values) {  // NOLINT: implicit on purpose
+    if (values.size() > kMaxLabels) throw std::invalid_argument("metrics: too many label values");
+    for (auto v : values) views_[size_++] = v;
+  }
+  LabelValues(const Labels& values) {  // NOLINT: implicit on purpose
+    if (values.size() > kMaxLabels) throw std::invalid_argument("metrics: too many label values");
+    for (const auto& v : values) views_[size_++] = v;
+  }
+  std::size_t size() const { return size_; }
+  const std::string_view* begin() const { return views_.data(); }
+  const std::string_view* end() const { return views_.data() + size_; }
+  Labels to_labels() const { return Labels(begin(), end()); }
+
+ private:
+  std::array<std::string_view, kMaxLabels> views_{};
+  std::size_t size_ = 0;
+};
+
+// Hash and equality of a label-value list, the same for owned Labels and LabelValues, so series
+// maps are searched with views (heterogeneous lookup) and keyed by owned strings.
 struct LabelsHash {
-  std::size_t operator()(const Labels& values) const noexcept;
+  using is_transparent = void;
+  std::size_t operator()(const Labels& values) const noexcept { return (*this)(LabelValues(values)); }
+  std::size_t operator()(const LabelValues& values) const noexcept;
+};
+struct LabelsEqual {
+  using is_transparent = void;
+  bool operator()(const Labels& a, const Labels& b) const noexcept { return a == b; }
+  bool operator()(const LabelValues& a, const Labels& b) const noexcept;
+  bool operator()(const Labels& a, const LabelValues& b) const noexcept { return (*this)(b, a); }
 };
 
 // One rendered sample of a scalar (counter or gauge) series.
@@ -43,7 +79,7 @@ class Family {
   Family(std::string name, std::string help, std::vector<std::string> label_names, const char* type);
 
   // Throws std::invalid_argument unless `values` has one value per label name.
-  void check_arity(const Labels& values) const;
+  void check_arity(const LabelValues& values) const;
   void render_header(std::string& out) const;
   // Appends `name_suffix{l1="v1",...,extra_name="extra_value"}` (no braces without labels).
   void render_series_name(std::string& out, std::string_view suffix, const Labels& values,

@@ -32,14 +32,14 @@ HistogramFamily::HistogramFamily(std::string name, std::string help, std::vector
     : Family(name, std::move(help), checked_labels(name, std::move(label_names)), "histogram"),
       bounds_(checked_bounds(name, std::move(buckets))) {}
 
-void HistogramFamily::observe(const Labels& values, double v) {
+void HistogramFamily::observe(const LabelValues& values, double v) {
   check_arity(values);
   if (std::isnan(v)) return;
   auto bucket = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   std::lock_guard lock(mu_);
   auto it = series_.find(values);
   if (it == series_.end()) {
-    it = series_.emplace(values, Series{std::vector<std::uint64_t>(bounds_.size() + 1, 0), 0, 0}).first;
+    it = series_.emplace(values.to_labels(), Series{std::vector<std::uint64_t>(bounds_.size() + 1, 0), 0, 0}).first;
   }
   Series& s = it->second;
   ++s.counts[bucket];
@@ -62,7 +62,7 @@ HistogramFamily::Snapshot HistogramFamily::to_snapshot(const Series* s) const {
   return snap;
 }
 
-HistogramFamily::Snapshot HistogramFamily::snapshot(const Labels& values) const {
+HistogramFamily::Snapshot HistogramFamily::snapshot(const LabelValues& values) const {
   std::lock_guard lock(mu_);
   auto it = series_.find(values);
   return to_snapshot(it == series_.end() ? nullptr : &it->second);

@@ -22,7 +22,7 @@ class HistogramFamily final : public Family {
                   std::vector<double> buckets);
 
   // Records one observation; NaN is ignored.
-  void observe(const Labels& values, double v);
+  void observe(const LabelValues& values, double v);
 
   struct Snapshot {
     std::vector<double> bounds;             // the finite upper bounds, ascending
@@ -31,7 +31,7 @@ class HistogramFamily final : public Family {
     std::uint64_t count = 0;
   };
   // The series' state; all zeros for a series never observed.
-  Snapshot snapshot(const Labels& values) const;
+  Snapshot snapshot(const LabelValues& values) const;
 
   std::vector<std::string> sample_names() const override;
   void render(std::string& out) const override;
@@ -46,7 +46,7 @@ class HistogramFamily final : public Family {
 
   std::vector<double> bounds_;
   mutable std::mutex mu_;
-  std::unordered_map<Labels, Series, LabelsHash> series_;
+  std::unordered_map<Labels, Series, LabelsHash, LabelsEqual> series_;
 };
 
 }  // namespace sluice::metrics

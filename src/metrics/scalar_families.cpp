@@ -5,7 +5,7 @@
 
 namespace sluice::metrics {
 
-double ScalarFamily::value(const Labels& values) const {
+double ScalarFamily::value(const LabelValues& values) const {
   std::lock_guard lock(mu_);
   auto it = series_.find(values);
   return it == series_.end() ? 0.0 : it->second;
@@ -31,7 +31,7 @@ std::string counter_name(std::string name) {
 CounterFamily::CounterFamily(std::string name, std::string help, std::vector<std::string> label_names)
     : ScalarFamily(counter_name(std::move(name)), std::move(help), std::move(label_names), "counter") {}
 
-void CounterFamily::inc(const Labels& values, double v) {
+void CounterFamily::inc(const LabelValues& values, double v) {
   if (!(v >= 0)) return;  // also false for NaN
   update(values, [v](double& x) { x += v; });
 }
@@ -39,11 +39,11 @@ void CounterFamily::inc(const Labels& values, double v) {
 GaugeFamily::GaugeFamily(std::string name, std::string help, std::vector<std::string> label_names)
     : ScalarFamily(std::move(name), std::move(help), std::move(label_names), "gauge") {}
 
-void GaugeFamily::set(const Labels& values, double v) {
+void GaugeFamily::set(const LabelValues& values, double v) {
   update(values, [v](double& x) { x = v; });
 }
 
-void GaugeFamily::add(const Labels& values, double v) {
+void GaugeFamily::add(const LabelValues& values, double v) {
   update(values, [v](double& x) { x += v; });
 }
 

@@ -17,24 +17,24 @@ namespace sluice::metrics {
 class ScalarFamily : public Family {
  public:
   // The series' value; 0 for a series never updated.
-  double value(const Labels& values) const;
+  double value(const LabelValues& values) const;
   void render(std::string& out) const override;
 
  protected:
   using Family::Family;
   // Runs `f(double&)` on the series under the family's lock, creating it at 0 if needed.
   template <class F>
-  void update(const Labels& values, F&& f) {
+  void update(const LabelValues& values, F&& f) {
     check_arity(values);
     std::lock_guard lock(mu_);
     auto it = series_.find(values);
-    if (it == series_.end()) it = series_.emplace(values, 0.0).first;
+    if (it == series_.end()) it = series_.emplace(values.to_labels(), 0.0).first;
     f(it->second);
   }
 
  private:
   mutable std::mutex mu_;
-  std::unordered_map<Labels, double, LabelsHash> series_;
+  std::unordered_map<Labels, double, LabelsHash, LabelsEqual> series_;
 };
 
 // A monotonic count. The name must end in _total (the exposition's convention for counters).
@@ -42,15 +42,15 @@ class CounterFamily final : public ScalarFamily {
  public:
   CounterFamily(std::string name, std::string help, std::vector<std::string> label_names);
   // Adds `v`; a negative or NaN increment is ignored, as counters never go down.
-  void inc(const Labels& values, double v = 1);
+  void inc(const LabelValues& values, double v = 1);
 };
 
 // A value that goes up and down.
 class GaugeFamily final : public ScalarFamily {
  public:
   GaugeFamily(std::string name, std::string help, std::vector<std::string> label_names);
-  void set(const Labels& values, double v);
-  void add(const Labels& values, double v);  // negative to subtract
+  void set(const LabelValues& values, double v);
+  void add(const LabelValues& values, double v);  // negative to subtract
 };
 
 }  // namespace sluice::metrics

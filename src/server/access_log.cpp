@@ -43,6 +43,8 @@ std::string to_json_line(const AccessRecord& r) {
   line += ",\"method\":" + quoted(r.method);
   line += ",\"route\":" + quoted(r.route);
   if (!r.model.empty()) line += ",\"model\":" + quoted(r.model);
+  if (!r.project.empty()) line += ",\"project\":" + quoted(r.project);
+  if (!r.key_id.empty()) line += ",\"key_id\":" + quoted(r.key_id);
   line += ",\"status\":" + std::to_string(r.status);
   line += ",\"upstream_status\":" + std::to_string(r.upstream_status);
   line += ",\"attempts\":" + std::to_string(r.attempts);

@@ -29,6 +29,8 @@ struct AccessRecord {
   bool stream = false;
   std::string error;           // error kind name, empty on success
   std::string upstream_request_id;  // the upstream's request-id header, for support tickets
+  std::string project;         // the caller's project and virtual key id, when it used one
+  std::string key_id;
 };
 
 std::string to_json_line(const AccessRecord& r);  // with trailing '\n'

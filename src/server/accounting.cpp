@@ -1,5 +1,6 @@
 #include "server/accounting.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -251,29 +252,46 @@ std::optional<Error> Accounting::admit(std::int64_t tokens, Charge& c, Headers& 
                {}};
 }
 
+void Accounting::release(Charge& c, std::string_view model) {
+  if (c.released) return;
+  c.released = true;
+  c.usage = c.body_usage ? *c.body_usage : c.stream.usage();
+  c.admitted.settle(static_cast<double>(c.usage.total_tokens()));
+  if (!c.metered) return;
+  c.cost_micros = prices_.cost_micros(model, c.usage).value_or(0);
+  if (c.key) {
+    budgets_.charge("p:" + c.key->project, c.cost_micros);
+    budgets_.charge("k:" + c.key->id, c.cost_micros);
+  }
+}
+
 void Accounting::finish(const Outcome& o, Charge& c) {
-  const std::string project = c.project().empty() ? "none" : c.project();
-  std::string model = c.metered ? models_.label(o.model) : "none";
-  metrics_.requests.inc({o.route, std::to_string(o.status), model, project});
+  const std::string_view project = c.project().empty() ? std::string_view("none") : std::string_view(c.project());
+  const std::string_view model = c.metered ? models_.label(o.model) : std::string_view("none");
+  char status[8];
+  auto status_end = std::to_chars(status, status + sizeof status, o.status).ptr;
+  metrics_.requests.inc({o.route, std::string_view(status, static_cast<std::size_t>(status_end - status)), model, project});
   metrics_.duration.observe({o.route}, o.latency_ms / 1000.0);
   if (o.ttfb_ms) metrics_.ttfb.observe({o.route}, *o.ttfb_ms / 1000.0);
   metrics_.overhead.observe({o.route}, std::max(0.0, o.latency_ms - o.upstream_ms) / 1000.0);
-  if (!c.metered) return;
-
-  Usage u = c.body_usage ? *c.body_usage : c.stream.usage();
-  auto cost = prices_.cost_micros(o.model, u).value_or(0);
-  c.admitted.settle(static_cast<double>(u.total_tokens()));
-  if (c.key) {
-    budgets_.charge("p:" + c.key->project, cost);
-    budgets_.charge("k:" + c.key->id, cost);
+  if (!c.metered) {
+    c.admitted.settle(0);
+    return;
   }
+
+  release(c, o.model);
+  const Usage& u = c.usage;
+  const std::int64_t cost = c.cost_micros;
   if (u.total_tokens() > 0 || u.server_tool_uses > 0) {
     const std::pair<const char*, std::int64_t> types[] = {{"input", u.input_tokens},
                                                           {"output", u.output_tokens},
                                                           {"cache_creation", u.cache_creation_tokens},
                                                           {"cache_read", u.cache_read_tokens}};
     for (const auto& [type, n] : types) {
-      metrics_.tokens.observe({project, type}, static_cast<double>(n));
+      // Input and output are observed for every answer; cache types only when the request used
+      // the cache, so their histograms describe cached requests rather than a heap of zeros.
+      bool cache = type[0] == 'c';
+      if (!cache || n > 0) metrics_.tokens.observe({project, type}, static_cast<double>(n));
       if (n > 0) metrics_.tokens_total.inc({project, model, type}, static_cast<double>(n));
     }
     if (cost > 0) metrics_.cost.inc({project, model}, static_cast<double>(cost) / 1e6);

@@ -46,6 +46,10 @@ class Accounting {
     stages::meter::StreamMeter stream;    // fed by the relay, event by event
     std::optional<stages::meter::Usage> body_usage;  // a non-streaming answer's usage
     int redactions = 0;
+    // Set by release(): the final usage and its cost.
+    bool released = false;
+    stages::meter::Usage usage;
+    std::int64_t cost_micros = 0;
     const std::string& project() const;
   };
 
@@ -56,7 +60,8 @@ class Accounting {
   std::optional<Error> admit(std::int64_t tokens, Charge& c, Headers& headers);
 
   struct Outcome {
-    std::string request_id, route, model, provider, error;
+    std::string request_id, model, provider, error;
+    std::string_view route;  // a route label (static storage)
     int status = 0;
     bool stream = false;
     int attempts = 0;
@@ -64,6 +69,11 @@ class Accounting {
     std::optional<double> ttfb_ms;
     double upstream_ms = 0;  // time waiting on upstreams and between retries
   };
+  // Takes the usage known now, prices it, settles the reservation and charges the budgets. Called
+  // just before the last bytes of an answer are written, so a client that sends its next
+  // request the moment this one ends finds its slot, its unused tokens and its spend already
+  // accounted for. Once per request; finish() calls it if nothing did.
+  void release(Charge& c, std::string_view model);
   // The finish phase of every request: metrics for all, and for model requests the usage, the
   // settlement, the ledger row, budgets and alerts.
   void finish(const Outcome& o, Charge& c);

@@ -198,6 +198,7 @@ bhttp::response<bhttp::string_body> Gateway::error_reply(const http::Request& re
 net::awaitable<void> Gateway::reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e) {
   ex.error = kind_name(e.kind);
   auto res = error_reply(req, ex, e);
+  accounting_->release(ex.charge, ex.model);
   co_await w.send(std::move(res));
   log(req, w, ex);
 }
@@ -239,6 +240,10 @@ void Gateway::log(const http::Request& req, const http::ResponseWriter& w, Excha
   rec.error = ex.error;
   if (rec.error.empty() && (w.client_gone() || ex.client_gone)) rec.error = "client_gone";
   rec.upstream_request_id = ex.upstream_request_id;
+  if (ex.charge.key) {
+    rec.project = ex.charge.key->project;
+    rec.key_id = ex.charge.key->id;
+  }
 
   Accounting::Outcome o;
   o.request_id = req.request_id;

@@ -52,13 +52,12 @@ const char* route_label(std::string_view path) {
   return "other";
 }
 
-std::string ModelLabels::label(std::string_view model) {
+std::string_view ModelLabels::label(std::string_view model) {
   if (model.empty()) return "none";
   std::lock_guard lk(mu_);
-  if (seen_.find(model) != seen_.end()) return std::string(model);
+  if (auto it = seen_.find(model); it != seen_.end()) return *it;  // std::set nodes never move
   if (seen_.size() >= max_ || model.size() > 100) return "other";
-  seen_.emplace(model);
-  return std::string(model);
+  return *seen_.emplace(model).first;
 }
 
 }  // namespace sluice::server

@@ -40,7 +40,9 @@ const char* route_label(std::string_view path);
 class ModelLabels {
  public:
   explicit ModelLabels(std::size_t max = 64) : max_(max) {}
-  std::string label(std::string_view model);
+  // The label for `model`: a view of a stored name, or "none" / "other"; valid for the
+  // lifetime of this object.
+  std::string_view label(std::string_view model);
 
  private:
   std::size_t max_;

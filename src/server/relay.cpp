@@ -152,11 +152,20 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       // client gets an in-band error instead of message_stop.
       Error e = got.ok() ? Error{ErrorKind::UpstreamFailed, "upstream stream ended before message_stop", {}}
                          : got.error();
-      if (fail(std::move(e))) co_await end_with_error(w, *sr.failure);
+      if (fail(std::move(e))) {
+        accounting_->release(ex.charge, ex.model);
+        co_await end_with_error(w, *sr.failure);
+      }
       co_return;
     }
     std::string_view chunk{buf.data(), got.value()};
     parser.feed(chunk, watcher);
+    // The stream's last event is in this read (message_stop, or an in-band error after
+    // content): settle before it is written. An error before any content is not the end: the
+    // attempt loop may retry it.
+    if (watcher.ended && !watcher.malformed && (sr.committed || !watcher.errored)) {
+      accounting_->release(ex.charge, ex.model);
+    }
     if (watcher.malformed && !sr.committed) {
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
       co_return;
@@ -194,11 +203,13 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
     }
     if (watcher.malformed) {
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
+      accounting_->release(ex.charge, ex.model);
       co_await end_with_error(w, *sr.failure);
       co_return;
     }
     if (pending.size() > kMaxPendingEvent) {
       if (fail(Error{ErrorKind::UpstreamFailed, "an upstream event exceeded 8 MiB", {}})) {
+        accounting_->release(ex.charge, ex.model);
         co_await end_with_error(w, *sr.failure);
       }
       co_return;
@@ -212,6 +223,7 @@ net::awaitable<void> Gateway::flush_held(const http::Request& req, upstream::Ups
   // retry) exactly as the upstream sent it.
   std::string fields = response_fields(req, res, ex);
   std::string reason(res.head().reason());
+  accounting_->release(ex.charge, ex.model);
   if (!co_await w.start_raw(res.status(), reason, fields, std::nullopt)) co_return;
   if (!co_await w.write(sr.held)) co_return;
   co_await w.finish();
@@ -242,6 +254,7 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
       body.append(buf.data(), got.value());
     }
     if (res.status() < 300) ex.charge.body_usage = stages::meter::usage_from_message(body);
+    accounting_->release(ex.charge, ex.model);
     co_await w.send_raw(res.status(), reason, fields, body);
     co_return true;
   }
@@ -262,6 +275,7 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
       co_return true;
     }
   }
+  accounting_->release(ex.charge, ex.model);
   co_await w.finish();
   co_return true;
 }

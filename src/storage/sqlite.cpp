@@ -104,6 +104,11 @@ Stmt& Stmt::bind(int i, std::string_view v) {
   return *this;
 }
 
+Stmt& Stmt::bind_static(int i, std::string_view v) {
+  if (sqlite3_bind_text64(st_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK) fail(db_, "bind");
+  return *this;
+}
+
 Stmt& Stmt::bind_null(int i) {
   if (sqlite3_bind_null(st_, i) != SQLITE_OK) fail(db_, "bind");
   return *this;

@@ -69,6 +69,9 @@ class Stmt {
   Stmt& bind(int i, std::string_view v);  // copied by SQLite
   Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  // Binds text without copying it: the bytes must stay alive and unchanged until the statement
+  // is reset or re-bound (the ledger binds rows that outlive their insert).
+  Stmt& bind_static(int i, std::string_view v);
   Stmt& bind_null(int i);
   template <class T>
   Stmt& bind(int i, const std::optional<T>& v) {

@@ -59,6 +59,12 @@ describe('virtual keys', () => {
     assert.ok(!all.includes(alpha.key), `the sluice key was forwarded: ${all}`);
     assert.equal(rec.headers.authorization, undefined);
     assert.equal(rec.headers['x-api-key'], PROVIDER_KEY);
+    // The access log names the project and key id, never the key.
+    const line = await waitFor(() => gw.accessLog().find((l) => l.request_id === res.headers['x-sluice-request-id']));
+    assert.ok(line, 'access-log line');
+    assert.equal(line.project, 'alpha');
+    assert.equal(line.key_id, alpha.id);
+    assert.ok(!JSON.stringify(gw.accessLog()).includes(alpha.key));
   });
 
   test('only the hash is stored: the secret is nowhere in the data directory', () => {

@@ -3,7 +3,7 @@
 // rate_limit_error that says which limit and when it resets; a spent budget is a 402.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMock, sleep } from '../support/harness.mjs';
+import { startMock } from '../support/harness.mjs';
 import { postMessages, assertAnthropicError, now, Conn, API_HEADERS, waitFor } from './helpers.mjs';
 import { startUsageGateway, createKey, bodyFor } from './usage_helpers.mjs';
 
@@ -74,9 +74,8 @@ describe('rate limits', () => {
     for (const r of rs.filter((x) => x.status === 200)) assert.equal(r.events.at(-1).event, 'message_stop');
     const refused = rs.find((r) => r.status === 429);
     assert.equal(refused.headers['x-sluice-ratelimit-limit'], 'concurrency');
-    // Every slot came back when the streams ended (the finish phase runs just after the last
-    // byte is sent, so give it a moment).
-    await sleep(100);
+    // Every slot came back when the streams ended: a stream settles before its last event is
+    // written, so the next request may follow at once.
     const again = await burst(3, () => ({ 'x-api-key': k.key }));
     assert.deepEqual(statuses(again), [200, 200, 200]);
   });
@@ -112,7 +111,6 @@ describe('rate limits', () => {
     assert.equal(count(first, 200), 1);
     assert.equal(first.filter((r) => r.status === 429).every((r) => r.headers['x-sluice-ratelimit-limit'] === 'concurrency'), true);
     // Concurrency refusals did not consume RPM: two requests of the three remain.
-    await sleep(100);
     const rest = [await postMessages(gw.port, { headers: { 'x-api-key': k.key } }), await postMessages(gw.port, { headers: { 'x-api-key': k.key } })];
     assert.deepEqual(statuses(rest), [200, 200]);
     assert.equal((await postMessages(gw.port, { headers: { 'x-api-key': k.key } })).headers['x-sluice-ratelimit-limit'], 'rpm');
@@ -141,7 +139,7 @@ describe('every way a request ends settles its reservation', () => {
         headers: { 'x-api-key': k.key, ...ending.headers }, body: bodyFor('hi', { stream: ending.stream, max_tokens: 900 }),
       });
       assert.equal(first.headers['x-sluice-ratelimit-limit'], undefined, `admitted: ${first.text}`);
-      await sleep(100); // the finish phase runs just after the last byte
+      // No pause: whatever the ending, the request settles before its last bytes are written.
       const paced = { 'x-api-key': k.key, 'x-mock-tokens-per-second': '50' };
       const both = await Promise.all([0, 1].map(() =>
         postMessages(gw.port, { headers: paced, body: bodyFor('hi', { stream: true, max_tokens: 900 }) })));

@@ -24,6 +24,8 @@ TEST(AccessLog, OneJsonObjectPerLineWithTheRequestFields) {
   r.bytes_in = 100;
   r.bytes_out = 2000;
   r.stream = true;
+  r.project = "backend";
+  r.key_id = "key_0123456789abcdef";
   auto line = to_json_line(r);
   ASSERT_EQ(line.back(), '\n');
   ASSERT_EQ(line.find('\n'), line.size() - 1);
@@ -37,6 +39,10 @@ TEST(AccessLog, OneJsonObjectPerLineWithTheRequestFields) {
   EXPECT_TRUE(v["stream"].as_bool());
   EXPECT_FALSE(v.contains("error"));
   EXPECT_TRUE(v.contains("ts"));
+  EXPECT_EQ(v["project"].as_string(), "backend");
+  EXPECT_EQ(v["key_id"].as_string(), "key_0123456789abcdef");
+  AccessRecord anonymous;
+  EXPECT_EQ(to_json_line(anonymous).find("key_id"), std::string::npos);
 }
 
 TEST(AccessLog, WritesToFileAndFlushes) {
