@@ -17,3 +17,5 @@ target_link_libraries(sluice_boost INTERFACE Boost::boost Boost::json Boost::url
 target_compile_definitions(sluice_boost INTERFACE
   BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
   BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE)
+# RE2 (secret redaction) has no usable CMake package on Debian 12 (design.md).
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
