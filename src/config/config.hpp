@@ -142,6 +142,21 @@ struct AlertsConfig {
   std::string webhook_url;  // empty = log and metrics only
 };
 
+// Secret redaction (stages/redact): the built-in rules, each one's action changeable by type,
+// custom rules, and per-project overrides. Actions: redact, block, log, off.
+struct RedactionRuleConfig {
+  std::string type;
+  std::string pattern;  // RE2
+  std::string action = "redact";
+};
+struct RedactionConfig {
+  bool enabled = true;
+  std::vector<std::pair<std::string, std::string>> actions;  // built-in type -> action
+  std::vector<RedactionRuleConfig> custom;
+  // project -> (type -> action), applied over `actions` for that project's requests
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> projects;
+};
+
 struct MockSettings {
   double tokens_per_second = 0;  // pacing of the in-process mock; 0 = as fast as possible
 };
@@ -157,6 +172,7 @@ struct Config {
   LedgerConfig ledger;
   std::vector<PriceConfig> pricing;
   AlertsConfig alerts;
+  RedactionConfig redaction;
 
   // The SQLite file of the ledger and the key store.
   std::string database_path() const;

@@ -167,6 +167,51 @@ void parse_pricing(const YAML::Node& node, std::vector<PriceConfig>& out) {
   }
 }
 
+// "type: action" pairs of a mapping, in file order; actions are checked here, types by the engine.
+std::vector<std::pair<std::string, std::string>> parse_actions(const YAML::Node& node, const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!node || node.IsNull()) return out;
+  if (!node.IsMap()) throw ConfigError(path + ": expected a mapping of rule type to action");
+  for (const auto& kv : node) {
+    auto type = kv.first.as<std::string>();
+    auto action = kv.second.IsScalar() ? kv.second.Scalar() : std::string();
+    if (action != "redact" && action != "block" && action != "log" && action != "off") {
+      throw ConfigError(path + "." + type + ": action must be redact, block, log or off");
+    }
+    out.emplace_back(type, action);
+  }
+  return out;
+}
+
+void parse_redaction(Section& top, Config& cfg) {
+  Section r(top.get("redaction"), "redaction");
+  r.read("enabled", cfg.redaction.enabled);
+  cfg.redaction.actions = parse_actions(r.get("rules"), "redaction.rules");
+  if (auto custom = r.get("custom"); custom && !custom.IsNull()) {
+    if (!custom.IsSequence()) throw ConfigError("redaction.custom: expected a list");
+    for (std::size_t i = 0; i < custom.size(); ++i) {
+      std::string path = "redaction.custom[" + std::to_string(i) + "]";
+      Section c(custom[i], path);
+      RedactionRuleConfig rule;
+      c.read("type", rule.type);
+      c.read("pattern", rule.pattern);
+      c.read("action", rule.action);
+      if (rule.type.empty() || rule.pattern.empty()) throw ConfigError(path + ": type and pattern are required");
+      if (rule.action != "redact" && rule.action != "block" && rule.action != "log" && rule.action != "off") {
+        throw ConfigError(path + ".action: must be redact, block, log or off");
+      }
+      cfg.redaction.custom.push_back(std::move(rule));
+    }
+  }
+  if (auto projects = r.get("projects"); projects && !projects.IsNull()) {
+    if (!projects.IsMap()) throw ConfigError("redaction.projects: expected a mapping of project to rules");
+    for (const auto& kv : projects) {
+      auto name = kv.first.as<std::string>();
+      cfg.redaction.projects.emplace_back(name, parse_actions(kv.second, "redaction.projects." + name));
+    }
+  }
+}
+
 void parse_usage_sections(Section& top, Config& cfg) {
   {
     Section a(top.get("auth"), "auth");
@@ -251,6 +296,7 @@ Config parse_config(const std::string& yaml_text, const EnvLookup& env) {
     m.read("tokens_per_second", cfg.mock.tokens_per_second);
   }
   parse_usage_sections(top, cfg);
+  parse_redaction(top, cfg);
   validate(cfg);
   return cfg;
 }

@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include "providers/anthropic/validate.hpp"
+#include "stages/redact/request_text.hpp"
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
 #include "metrics/exposition.hpp"
@@ -44,6 +45,7 @@ double ms_between(http::Clock::time_point a, http::Clock::time_point b) {
 Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
     : deps_(deps),
       accounting_(std::make_unique<Accounting>(cfg, deps_.clock)),
+      redaction_(cfg.redaction),
       admin_key_(cfg.admin.key),
       admin_pool_(std::make_unique<net::thread_pool>(1)) {
   for (const auto& p : cfg.providers) {
@@ -156,6 +158,22 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   if (auto e = accounting_->admit(estimate, ex.charge, ex.extra_headers)) {
     co_await reply_error(req, w, ex, *e);
     co_return false;
+  }
+  if (redaction_.enabled() && messages) {
+    // Secrets are replaced before anything leaves; the body is re-serialised only when changed.
+    auto r = stages::redact::redact_request(req.msg.body(), stages::redact::BodyDialect::Anthropic,
+                                            redaction_.engine_for(ex.charge.project()));
+    ex.charge.redactions = r.total();
+    for (const auto& [type, n] : r.counts) accounting_->metrics().redactions.inc({type}, n);
+    if (r.blocked) {
+      accounting_->metrics().redaction_blocks.inc({r.blocked_type});
+      Error e{ErrorKind::InvalidRequest,
+              "the request contains a secret (" + r.blocked_type +
+                  ") and this gateway is set to block such requests; remove it and send again",
+              {}};
+      co_await reply_error(req, w, ex, e);
+      co_return false;
+    }
   }
   co_return true;
 }

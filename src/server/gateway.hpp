@@ -18,6 +18,7 @@
 #include "http/server.hpp"
 #include "server/access_log.hpp"
 #include "server/accounting.hpp"
+#include "server/redaction.hpp"
 #include "upstream/provider.hpp"
 
 namespace sluice::server {
@@ -78,6 +79,7 @@ class Gateway {
   std::vector<std::unique_ptr<upstream::Provider>> providers_;  // [0] serves every request
   std::atomic<bool> draining_{false};
   std::unique_ptr<Accounting> accounting_;
+  Redaction redaction_;
   std::string admin_key_;
   std::unique_ptr<net::thread_pool> admin_pool_;  // one thread for the admin API's store work
 };

@@ -39,7 +39,12 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                               {"reason"})),
       alerts(r.counter("sluice_alerts_total", "Alerts raised, by kind", {"kind"})),
       estimated(r.counter("sluice_usage_estimated_total",
-                          "Requests whose usage was estimated because the final count never came", {"project"})) {}
+                          "Requests whose usage was estimated because the final count never came", {"project"})),
+      redactions(r.counter("sluice_redactions_total",
+                           "Secrets found in prompts (redacted, blocked or logged, per the rule's action), by rule type",
+                           {"type"})),
+      redaction_blocks(r.counter("sluice_redaction_blocks_total",
+                                 "Requests refused because they held a secret of a blocking rule type", {"type"})) {}
 
 const char* route_label(std::string_view path) {
   if (path == "/v1/messages") return "/v1/messages";

@@ -30,6 +30,8 @@ struct GatewayMetrics {
   metrics::CounterFamily& auth_failures;     // reason
   metrics::CounterFamily& alerts;            // kind
   metrics::CounterFamily& estimated;         // project
+  metrics::CounterFamily& redactions;        // type
+  metrics::CounterFamily& redaction_blocks;  // type
 };
 
 // A route label from a fixed set.

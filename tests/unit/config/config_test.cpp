@@ -200,5 +200,29 @@ TEST(Config, UsageSectionsValidation) {
   EXPECT_EQ(cfg.admin.key, "from-env-0123456789");
 }
 
+TEST(Config, RedactionSection) {
+  auto cfg = parse_config(R"(
+redaction:
+  rules: {password: block, base64_blob: off}
+  custom:
+    - {type: internal_host, pattern: 'corp-[a-z]+', action: log}
+  projects:
+    ci: {password: log}
+)",
+                          fake_env({}));
+  EXPECT_TRUE(cfg.redaction.enabled);
+  ASSERT_EQ(cfg.redaction.actions.size(), 2u);
+  EXPECT_EQ(cfg.redaction.actions[0], (std::pair<std::string, std::string>{"password", "block"}));
+  ASSERT_EQ(cfg.redaction.custom.size(), 1u);
+  EXPECT_EQ(cfg.redaction.custom[0].type, "internal_host");
+  EXPECT_EQ(cfg.redaction.custom[0].action, "log");
+  ASSERT_EQ(cfg.redaction.projects.size(), 1u);
+  EXPECT_EQ(cfg.redaction.projects[0].first, "ci");
+  EXPECT_EQ(cfg.redaction.projects[0].second[0].second, "log");
+  EXPECT_THROW(parse_config("redaction: {rules: {password: maybe}}", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("redaction: {custom: [{type: x}]}", fake_env({})), ConfigError);
+  EXPECT_TRUE(default_config().redaction.enabled);
+}
+
 }  // namespace
 }  // namespace sluice::config
