@@ -22,6 +22,7 @@ struct Row {
   std::optional<double> ttft_ms;  // time to first byte of the answer, when it started
   bool estimated = false;         // usage (partly) estimated: the upstream's final count never came
   int redactions = 0;
+  std::string redaction_types;  // "type:count,..." of the secrets found (never the secrets)
   std::string error;  // empty on success, else an error kind name
 
   bool operator==(const Row&) const = default;

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS requests(
   ttft_ms REAL,
   estimated INTEGER NOT NULL,
   redactions INTEGER NOT NULL,
+  redaction_types TEXT NOT NULL DEFAULT '',
   error TEXT NOT NULL
 );
 -- One index: every query is a time range (a project filter is applied within it). Each index

@@ -319,6 +319,7 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   row.ttft_ms = o.ttfb_ms;
   row.estimated = u.estimated;
   row.redactions = c.redactions;
+  row.redaction_types = std::move(c.redaction_types);
   row.error = o.error;
   ledger_->append(std::move(row));
 

@@ -46,6 +46,7 @@ class Accounting {
     stages::meter::StreamMeter stream;    // fed by the relay, event by event
     std::optional<stages::meter::Usage> body_usage;  // a non-streaming answer's usage
     int redactions = 0;
+    std::string redaction_types;  // "type:count,..."
     // Set by release(): the final usage and its cost.
     bool released = false;
     stages::meter::Usage usage;

@@ -164,7 +164,11 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
     auto r = stages::redact::redact_request(req.msg.body(), stages::redact::BodyDialect::Anthropic,
                                             redaction_.engine_for(ex.charge.project()));
     ex.charge.redactions = r.total();
-    for (const auto& [type, n] : r.counts) accounting_->metrics().redactions.inc({type}, n);
+    for (const auto& [type, n] : r.counts) {
+      accounting_->metrics().redactions.inc({type}, n);
+      if (!ex.charge.redaction_types.empty()) ex.charge.redaction_types += ',';
+      ex.charge.redaction_types += type + ":" + std::to_string(n);
+    }
     if (r.blocked) {
       accounting_->metrics().redaction_blocks.inc({r.blocked_type});
       Error e{ErrorKind::InvalidRequest,

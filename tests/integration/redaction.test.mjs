@@ -58,6 +58,18 @@ describe('redaction', () => {
     assert.equal(rec.body.messages[0].content[0].text.endsWith('thanks'), true);
   });
 
+  test('a streamed reply still streams, from a redacted request', async () => {
+    const res = await postMessages(gw.port, {
+      body: body({ stream: true, messages: [{ role: 'user', content: `aws ${AWS} here` }] }),
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.events[0].event, 'message_start');
+    assert.equal(res.events.at(-1).event, 'message_stop');
+    const text = res.events.filter((e) => e.event === 'content_block_delta').map((e) => JSON.parse(e.data).delta.text).join('');
+    assert.match(text, /\[REDACTED:aws_access_key\] here/, 'the mock echoes the redacted prompt');
+    assert.ok(!text.includes(AWS));
+  });
+
   test('a request without secrets is forwarded byte for byte', async () => {
     const sent = '{"model":"claude-sonnet-4-5",  "max_tokens":64,"temperature":0.70,"messages":[{"role":"user","content":"see commit 3f786850e387550fdab836ed7e6dc881de23001b and uuid 123e4567-e89b-12d3-a456-426614174000 at https://example.com/docs?page=2"}]}';
     const res = await postMessages(gw.port, { body: sent });
@@ -97,8 +109,8 @@ describe('redaction', () => {
     // The ledger row counts the findings; nothing in the data directory holds a secret.
     await gw.admin('GET', '/admin/usage'); // flushes the ledger
     const q = spawnSync('sqlite3', [join(gw.dataDir, 'sluice.db'),
-      `SELECT redactions FROM requests WHERE request_id = '${redacted.headers['x-sluice-request-id']}'`], { encoding: 'utf8' });
-    assert.equal(q.stdout.trim(), '1', q.stderr);
+      `SELECT redactions, redaction_types FROM requests WHERE request_id = '${redacted.headers['x-sluice-request-id']}'`], { encoding: 'utf8' });
+    assert.equal(q.stdout.trim(), '1|github_token:1', q.stderr);
     assert.ok(!gw.stderr().includes(GITHUB), 'no secret in the logs');
   });
 });

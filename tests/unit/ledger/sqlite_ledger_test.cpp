@@ -47,6 +47,7 @@ TEST(SqliteLedger, RowsRoundTripExactly) {
   full.ttft_ms = 87.25;
   full.estimated = true;
   full.redactions = 7;
+  full.redaction_types = "aws_access_key:4,password:3";
   full.error = "UpstreamOverloaded";
 
   Row minimal;  // every default: null ttft, empty strings, false flags
