@@ -47,17 +47,21 @@ double Detector::baseline(const ProjectUsage& u) const {
   return sum / static_cast<double>(hours);
 }
 
-void Detector::seed(const std::string& project, std::int64_t hour, std::int64_t tokens) {
-  std::lock_guard lock(mu_);
+Detector::ProjectUsage& Detector::usage_of(const std::string& project, std::int64_t hour) {
   auto [it, inserted] = projects_.try_emplace(project);
   ProjectUsage& u = it->second;
   if (inserted) {
     u.first_hour = hour;
     u.current_hour = hour;
     u.totals.assign(static_cast<std::size_t>(settings_.baseline_hours), 0);
-  } else if (hour < u.current_hour) {
-    return;
   }
+  return u;
+}
+
+void Detector::seed(const std::string& project, std::int64_t hour, std::int64_t tokens) {
+  std::lock_guard lock(mu_);
+  ProjectUsage& u = usage_of(project, hour);
+  if (hour < u.current_hour) return;
   roll(u, hour);
   u.current_tokens += std::max<std::int64_t>(tokens, 0);
 }
@@ -92,13 +96,7 @@ std::vector<Alert> Detector::observe(const std::string& project, const std::stri
   }
 
   std::lock_guard lock(mu_);
-  auto [it, inserted] = projects_.try_emplace(project);
-  ProjectUsage& u = it->second;
-  if (inserted) {
-    u.first_hour = hour;
-    u.current_hour = hour;
-    u.totals.assign(static_cast<std::size_t>(settings_.baseline_hours), 0);
-  }
+  ProjectUsage& u = usage_of(project, hour);
   roll(u, hour);
   u.current_tokens += tokens;
 

@@ -46,6 +46,8 @@ class Detector {
     std::int64_t alerted_hour = -1;    // the last hour an anomaly alert was raised
     std::vector<std::int64_t> totals;  // ring of hourly totals, indexed by hour % baseline_hours
   };
+  // The project's state, created at `hour` if new; under mu_.
+  ProjectUsage& usage_of(const std::string& project, std::int64_t hour);
   // Moves `u` to `hour`, closing the hours in between (empty hours total 0).
   void roll(ProjectUsage& u, std::int64_t hour) const;
   double baseline(const ProjectUsage& u) const;

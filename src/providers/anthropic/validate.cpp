@@ -5,6 +5,8 @@
 #include <boost/json/stream_parser.hpp>
 #include <simdjson.h>
 
+#include "common/padded_json.hpp"
+
 namespace sluice::providers::anthropic {
 namespace {
 
@@ -14,10 +16,7 @@ Error invalid(std::string message) { return Error{ErrorKind::InvalidRequest, std
 // allocates and copies a padded one on every call. One buffer per thread, reused, avoids that
 // (it was 14 % of the instructions of a relayed stream, checking each event).
 simdjson::error_code parse_padded(std::string_view text, simdjson::dom::parser& parser, simdjson::dom::element& doc) {
-  thread_local std::string padded;
-  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(padded.data(), text.data(), text.size());
-  return parser.parse(padded.data(), text.size(), false).get(doc);
+  return parser.parse(padded_copy(text), text.size(), false).get(doc);
 }
 
 // simdjson validates at several GB/s but does not say where a document broke; only on that

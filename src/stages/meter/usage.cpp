@@ -5,18 +5,12 @@
 
 #include <simdjson.h>
 
+#include "common/padded_json.hpp"
+
 namespace sluice::stages::meter {
 
 namespace {
 
-// simdjson wants SIMDJSON_PADDING readable bytes past the end; one buffer per thread.
-simdjson::error_code parse(std::string_view text, simdjson::dom::element& doc) {
-  thread_local simdjson::dom::parser parser;
-  thread_local std::string padded;
-  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(padded.data(), text.data(), text.size());
-  return parser.parse(padded.data(), text.size(), false).get(doc);
-}
 
 // Counts past these are nonsense from a broken upstream; clamping them keeps every cost sum far
 // from int64 overflow (10^12 tokens x 75,000 nano-dollars, 10^9 tool uses x 10^7).
@@ -69,7 +63,7 @@ void StreamMeter::on_event(std::string_view type, std::string_view data) {
   }
   if (type != "message_start" && type != "message_delta") return;
   simdjson::dom::element doc;
-  if (parse(data, doc) != simdjson::SUCCESS) return;
+  if (parse_padded(data, doc) != simdjson::SUCCESS) return;
   simdjson::dom::element usage;
   if (type == "message_start") {
     if (doc["message"]["usage"].get(usage) != simdjson::SUCCESS) return;
@@ -96,11 +90,11 @@ std::optional<Usage> usage_from_message(std::string_view body) {
   // On-demand: skips the content blocks instead of building a DOM of the whole answer (a
   // third of the cost per request of a non-streaming answer, callgrind).
   thread_local simdjson::ondemand::parser parser;
-  thread_local std::string padded;
-  if (padded.size() < body.size() + simdjson::SIMDJSON_PADDING) padded.resize(body.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(padded.data(), body.data(), body.size());
+  const char* padded = padded_copy(body);
   simdjson::ondemand::document doc;
-  if (parser.iterate(padded.data(), body.size(), padded.size()).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  if (parser.iterate(padded, body.size(), body.size() + simdjson::SIMDJSON_PADDING).get(doc) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
   simdjson::ondemand::object usage;
   if (doc.find_field_unordered("usage").get_object().get(usage) != simdjson::SUCCESS) return std::nullopt;
   Usage u;

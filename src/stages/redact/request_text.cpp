@@ -7,6 +7,8 @@
 #include <boost/json/value.hpp>
 #include <simdjson.h>
 
+#include "common/padded_json.hpp"
+
 namespace sluice::stages::redact {
 
 namespace {
@@ -95,14 +97,6 @@ struct Rewriter {
   }
 };
 
-simdjson::error_code parse(std::string_view text, simdjson::dom::element& doc) {
-  thread_local simdjson::dom::parser parser;
-  thread_local std::string padded;
-  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(padded.data(), text.data(), text.size());
-  return parser.parse(padded.data(), text.size(), false).get(doc);
-}
-
 }  // namespace
 
 int RequestRedaction::total() const {
@@ -114,7 +108,7 @@ int RequestRedaction::total() const {
 RequestRedaction redact_request(std::string& body, BodyDialect dialect, const Engine& engine) {
   const bool openai = dialect == BodyDialect::OpenAI;
   simdjson::dom::element doc;
-  if (parse(body, doc) != simdjson::SUCCESS) return {};
+  if (parse_padded(body, doc) != simdjson::SUCCESS) return {};
   Probe probe{engine, {}};
   simdjson::dom::element v;
   if (!openai && doc["system"].get(v) == simdjson::SUCCESS) probe.content(v, false);
