@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "app/commands.hpp"
+#include "common/clock.hpp"
 #include "config/config.hpp"
 #include "keys/key_store.hpp"
 #include "ledger/schema.hpp"
@@ -16,11 +17,6 @@
 namespace sluice::app {
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void add_store_options(CLI::App* cmd, StoreOptions& o) {
   cmd->add_option("--config", o.config_path, "YAML config file whose data_dir / ledger.path to use");
@@ -90,7 +86,7 @@ int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
   if (auto* keys = app.get_subcommand("keys"); keys->parsed()) {
     auto store = keys::KeyStore::open(path);
     if (keys->get_subcommand("create")->parsed()) {
-      auto created = store.create_key(o.project, o.limits.limits, o.name, now_ms());
+      auto created = store.create_key(o.project, o.limits.limits, o.name, unix_ms(std::chrono::system_clock::now()));
       if (o.json) {
         auto out = server::key_json(created.record);
         out["key"] = created.secret;
@@ -108,7 +104,7 @@ int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
       print(boost::json::object{{"data", std::move(data)}});
       return 0;
     }
-    if (!store.revoke_key(o.id, now_ms())) {
+    if (!store.revoke_key(o.id, unix_ms(std::chrono::system_clock::now()))) {
       std::fprintf(stderr, "sluice: no active key %s\n", o.id.c_str());
       return 1;
     }
@@ -118,7 +114,7 @@ int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
   if (auto* projects = app.get_subcommand("projects"); projects->parsed()) {
     auto store = keys::KeyStore::open(path);
     if (projects->get_subcommand("set")->parsed()) {
-      print(server::project_json(store.set_project(o.project, o.limits.limits, now_ms())));
+      print(server::project_json(store.set_project(o.project, o.limits.limits, unix_ms(std::chrono::system_clock::now()))));
       return 0;
     }
     boost::json::array data;
@@ -131,7 +127,7 @@ int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
   if (!o.project.empty()) f.project = o.project;
   if (!o.id.empty()) f.key_id = o.id;
   f.by = *server::parse_group_by(o.by);
-  f.since_ms = now_ms() - std::int64_t{30} * 86'400'000;
+  f.since_ms = unix_ms(std::chrono::system_clock::now()) - std::int64_t{30} * 86'400'000;
   if (!o.since.empty()) {
     auto t = server::parse_time(o.since);
     if (!t) throw std::invalid_argument("--since: expected YYYY-MM-DD or unix milliseconds");

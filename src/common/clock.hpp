@@ -18,6 +18,11 @@ class Clock {
   virtual std::chrono::system_clock::time_point wall_now() const = 0;
 };
 
+// Milliseconds since the Unix epoch: the ledger's and the key store's timestamps.
+inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 class SystemClock final : public Clock {
  public:
   time_point now() const override { return std::chrono::steady_clock::now(); }

@@ -167,6 +167,10 @@ void parse_pricing(const YAML::Node& node, std::vector<PriceConfig>& out) {
   }
 }
 
+bool valid_redaction_action(const std::string& a) {
+  return a == "redact" || a == "block" || a == "log" || a == "off";
+}
+
 // "type: action" pairs of a mapping, in file order; actions are checked here, types by the engine.
 std::vector<std::pair<std::string, std::string>> parse_actions(const YAML::Node& node, const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -175,7 +179,7 @@ std::vector<std::pair<std::string, std::string>> parse_actions(const YAML::Node&
   for (const auto& kv : node) {
     auto type = kv.first.as<std::string>();
     auto action = kv.second.IsScalar() ? kv.second.Scalar() : std::string();
-    if (action != "redact" && action != "block" && action != "log" && action != "off") {
+    if (!valid_redaction_action(action)) {
       throw ConfigError(path + "." + type + ": action must be redact, block, log or off");
     }
     out.emplace_back(type, action);
@@ -197,7 +201,7 @@ void parse_redaction(Section& top, Config& cfg) {
       c.read("pattern", rule.pattern);
       c.read("action", rule.action);
       if (rule.type.empty() || rule.pattern.empty()) throw ConfigError(path + ": type and pattern are required");
-      if (rule.action != "redact" && rule.action != "block" && rule.action != "log" && rule.action != "off") {
+      if (!valid_redaction_action(rule.action)) {
         throw ConfigError(path + ".action: must be redact, block, log or off");
       }
       cfg.redaction.custom.push_back(std::move(rule));

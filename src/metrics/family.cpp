@@ -24,6 +24,10 @@ bool LabelsEqual::operator()(const LabelValues& a, const Labels& b) const noexce
 Family::Family(std::string name, std::string help, std::vector<std::string> label_names, const char* type)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), type_(type) {
   if (!valid_metric_name(name_)) throw std::invalid_argument("invalid metric name '" + name_ + "'");
+  // Updates take label values as a LabelValues, which holds at most kMaxLabels.
+  if (label_names_.size() > LabelValues::kMaxLabels) {
+    throw std::invalid_argument("metric " + name_ + ": more than " + std::to_string(LabelValues::kMaxLabels) + " labels");
+  }
   for (std::size_t i = 0; i < label_names_.size(); ++i) {
     const auto& l = label_names_[i];
     if (!valid_label_name(l)) throw std::invalid_argument("metric " + name_ + ": invalid label name '" + l + "'");

@@ -47,10 +47,6 @@ std::string rfc3339(sc::system_clock::time_point t) {
   return buf;
 }
 
-std::int64_t unix_ms(sc::system_clock::time_point t) {
-  return sc::duration_cast<sc::milliseconds>(t.time_since_epoch()).count();
-}
-
 // "$5.00", "$0.0001", "$0.000129": exact to the micro-dollar, at least two decimals.
 std::string usd(std::int64_t micros) {
   char buf[48];
@@ -116,11 +112,6 @@ Accounting::Accounting(const config::Config& cfg, const Clock& clock)
 }
 
 Accounting::~Accounting() = default;  // the ledger's destructor commits what is queued
-
-bool Accounting::keys_required() const {
-  return mode_ == config::AuthMode::Keys ||
-         (mode_ == config::AuthMode::Auto && directory_.current()->keys_configured);
-}
 
 void Accounting::seed_from_ledger() {
   // Spend already in the ledger this UTC day and month, so a restart does not reset budgets.
@@ -274,12 +265,9 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   metrics_.duration.observe({o.route}, o.latency_ms / 1000.0);
   if (o.ttfb_ms) metrics_.ttfb.observe({o.route}, *o.ttfb_ms / 1000.0);
   metrics_.overhead.observe({o.route}, std::max(0.0, o.latency_ms - o.upstream_ms) / 1000.0);
-  if (!c.metered) {
-    c.admitted.settle(0);
-    return;
-  }
+  release(c, o.model);  // if nothing did before the last byte
+  if (!c.metered) return;
 
-  release(c, o.model);
   const Usage& u = c.usage;
   const std::int64_t cost = c.cost_micros;
   if (u.total_tokens() > 0 || u.server_tool_uses > 0) {

@@ -84,10 +84,7 @@ class Accounting {
   keys::Directory& directory() { return directory_; }
   ledger::Ledger& ledger() { return *ledger_; }
   const std::string& database_path() const { return db_path_; }
-  const stages::meter::PriceTable& prices() const { return prices_; }
-  stages::ratelimit::LimiterRegistry& limiters() { return limiters_; }
   stages::budget::BudgetBook& budgets() { return budgets_; }
-  bool keys_required() const;
   std::atomic<std::int64_t>& active_streams() { return active_streams_; }
 
  private:

@@ -10,6 +10,7 @@
 #include <boost/url/parse_query.hpp>
 #include <openssl/crypto.h>
 
+#include "common/clock.hpp"
 #include "keys/secret.hpp"
 #include "server/admin_json.hpp"
 #include "server/exchange.hpp"
@@ -27,11 +28,6 @@ struct AdminReply {
 };
 
 AdminReply fail(ErrorKind kind, std::string message) { return {0, nullptr, Error{kind, std::move(message), {}}}; }
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Decoded query parameters (the last one wins when a name repeats).
 std::map<std::string, std::string> query_params(std::string_view query) {
@@ -79,7 +75,7 @@ AdminReply create_key(Accounting& acc, const std::string& body) {
   if (!keys::valid_project_name(project_name)) {
     return fail(ErrorKind::InvalidRequest, "project: 1 to 64 characters of A-Z a-z 0-9 . _ -");
   }
-  auto created = acc.directory().create_key(project_name, limits, name, now_ms());
+  auto created = acc.directory().create_key(project_name, limits, name, unix_ms(std::chrono::system_clock::now()));
   auto out = key_json(created.record);
   out["key"] = created.secret;  // shown once; only its hash is stored
   return {201, std::move(out), std::nullopt};
@@ -95,7 +91,7 @@ AdminReply set_project(Accounting& acc, const std::string& name, const std::stri
     if (p.name == name) limits = p.limits;  // a PUT changes the fields it names
   }
   if (auto e = read_limits(*o, limits); !e.empty()) return fail(ErrorKind::InvalidRequest, e);
-  return {200, project_json(acc.directory().set_project(name, limits, now_ms())), std::nullopt};
+  return {200, project_json(acc.directory().set_project(name, limits, unix_ms(std::chrono::system_clock::now()))), std::nullopt};
 }
 
 AdminReply list_projects(Accounting& acc) {
@@ -157,7 +153,7 @@ AdminReply dispatch(Accounting& acc, bhttp::verb method, std::string_view path, 
     if (method == bhttp::verb::delete_) {
       auto k = acc.directory().find_key(id);
       if (!k) return fail(ErrorKind::NotFound, "no key " + id);
-      if (!k->revoked_ms) acc.directory().revoke_key(id, now_ms());
+      if (!k->revoked_ms) acc.directory().revoke_key(id, unix_ms(std::chrono::system_clock::now()));
       return {200, key_json(*acc.directory().find_key(id)), std::nullopt};
     }
     return fail(ErrorKind::MethodNotAllowed, "use GET or DELETE on a key");

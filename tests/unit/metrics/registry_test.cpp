@@ -128,6 +128,7 @@ TEST(Registry, RejectsInvalidRegistrations) {
   EXPECT_THROW(reg.gauge("g", "h", {"ok", "not ok"}), std::invalid_argument);
   EXPECT_THROW(reg.gauge("g", "h", {"__name__"}), std::invalid_argument);
   EXPECT_THROW(reg.gauge("g", "h", {"a", "a"}), std::invalid_argument);
+  EXPECT_THROW(reg.gauge("wide", "h", {"a", "b", "c", "d", "e", "f", "g", "h", "i"}), std::invalid_argument);  // > kMaxLabels
   EXPECT_THROW(reg.gauge_callback("g", "h", {}, nullptr), std::invalid_argument);
   reg.gauge("g", "h", {});
   EXPECT_THROW(reg.gauge("g", "h", {}), std::invalid_argument);
