@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libssl-dev libsimdjson-dev libre2-dev libyaml-cpp-dev libsqlite3-dev
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev ca-certificates)
-test_pkgs=(wrk nginx-light openssl procps clang libclang-rt-14-dev prometheus sqlite3)
+# vim-runtime: its tutors in many languages are part of the token-calibration corpus.
+test_pkgs=(wrk nginx-light openssl procps clang libclang-rt-14-dev prometheus sqlite3 vim-runtime)
 # node and npm may come from elsewhere than Debian (the machine image ships its own).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then test_pkgs+=(nodejs npm); fi
 
@@ -29,10 +30,12 @@ fi
 
 if [[ "${1:-}" == "--test" ]]; then
   # npm ci only when the lock file changed since the last install.
-  stamp=tests/e2e/node_modules/.sluice-lock-stamp
-  if [[ ! -f $stamp ]] || ! cmp -s tests/e2e/package-lock.json "$stamp"; then
-    echo "setup: npm ci (tests/e2e)"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-    cp tests/e2e/package-lock.json "$stamp"
-  fi
+  for dir in tests/e2e bench/token-calibration; do
+    stamp=$dir/node_modules/.sluice-lock-stamp
+    if [[ ! -f $stamp ]] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+      echo "setup: npm ci ($dir)"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      cp "$dir/package-lock.json" "$stamp"
+    fi
+  done
 fi

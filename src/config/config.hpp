@@ -157,6 +157,27 @@ struct RedactionConfig {
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> projects;
 };
 
+// The long-context guard (stages/context): context windows per model in front of the built-in
+// table, the estimator's error allowance, trimming, and where count_tokens is answered.
+struct ContextWindowConfig {
+  std::string model;             // model id or glob
+  std::int64_t window = 0;       // tokens; 0 = this model is not guarded
+  std::int64_t window_1m = 0;    // with the context-1m beta; 0 = none
+  bool max_tokens_counts = true; // the upstream refuses input + max_tokens > window
+};
+enum class CountTokensMode {
+  Upstream,  // ask the upstream; answer with sluice's estimate only when it cannot answer
+  Local,     // always answer with sluice's estimate
+};
+struct ContextConfig {
+  bool guard = true;
+  double margin = 0.15;  // refuse only when the estimate exceeds the window by more than this
+  bool trim = false;     // drop the oldest turns instead of refusing
+  CountTokensMode count_tokens = CountTokensMode::Upstream;
+  std::vector<ContextWindowConfig> models;
+  std::vector<std::pair<std::string, bool>> project_trim;  // project -> trim
+};
+
 struct MockSettings {
   double tokens_per_second = 0;  // pacing of the in-process mock; 0 = as fast as possible
 };
@@ -173,6 +194,7 @@ struct Config {
   std::vector<PriceConfig> pricing;
   AlertsConfig alerts;
   RedactionConfig redaction;
+  ContextConfig context;
 
   // The SQLite file of the ledger and the key store.
   std::string database_path() const;

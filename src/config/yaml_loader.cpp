@@ -216,6 +216,45 @@ void parse_redaction(Section& top, Config& cfg) {
   }
 }
 
+void parse_context(Section& top, Config& cfg) {
+  auto& ctx = cfg.context;
+  Section c(top.get("context"), "context");
+  c.read("guard", ctx.guard);
+  c.read("margin", ctx.margin);
+  if (ctx.margin < 0 || ctx.margin > 10) throw ConfigError("context.margin: must be between 0 and 10");
+  c.read("trim", ctx.trim);
+  std::string mode = "upstream";
+  c.read("count_tokens", mode);
+  if (mode == "upstream") ctx.count_tokens = CountTokensMode::Upstream;
+  else if (mode == "local") ctx.count_tokens = CountTokensMode::Local;
+  else throw ConfigError("context.count_tokens: must be upstream or local");
+  if (auto models = c.get("models"); models && !models.IsNull()) {
+    if (!models.IsSequence()) throw ConfigError("context.models: expected a list");
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      std::string path = "context.models[" + std::to_string(i) + "]";
+      Section m(models[i], path);
+      ContextWindowConfig w;
+      m.read("model", w.model);
+      m.read("window", w.window);
+      m.read("window_1m", w.window_1m);
+      m.read("max_tokens_counts", w.max_tokens_counts);
+      if (w.model.empty()) throw ConfigError(path + ".model: required");
+      if (w.window < 0 || w.window_1m < 0) throw ConfigError(path + ": windows must not be negative");
+      ctx.models.push_back(std::move(w));
+    }
+  }
+  if (auto projects = c.get("projects"); projects && !projects.IsNull()) {
+    if (!projects.IsMap()) throw ConfigError("context.projects: expected a mapping of project to settings");
+    for (const auto& kv : projects) {
+      auto name = kv.first.as<std::string>();
+      Section p(kv.second, "context.projects." + name);
+      bool trim = ctx.trim;
+      p.read("trim", trim);
+      ctx.project_trim.emplace_back(name, trim);
+    }
+  }
+}
+
 void parse_usage_sections(Section& top, Config& cfg) {
   {
     Section a(top.get("auth"), "auth");
@@ -301,6 +340,7 @@ Config parse_config(const std::string& yaml_text, const EnvLookup& env) {
   }
   parse_usage_sections(top, cfg);
   parse_redaction(top, cfg);
+  parse_context(top, cfg);
   validate(cfg);
   return cfg;
 }

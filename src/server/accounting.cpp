@@ -285,6 +285,10 @@ void Accounting::finish(const Outcome& o, Charge& c) {
     if (cost > 0) metrics_.cost.inc({project, model}, static_cast<double>(cost) / 1e6);
   }
   if (u.estimated) metrics_.estimated.inc({project});
+  const std::int64_t input_seen = u.input_tokens + u.cache_creation_tokens + u.cache_read_tokens;
+  if (!u.estimated && input_seen > 0 && c.input_estimate > 0) {
+    metrics_.estimate_ratio.observe({model}, static_cast<double>(input_seen) / static_cast<double>(c.input_estimate));
+  }
 
   ledger::Row row;
   row.ts_ms = unix_ms(clock_.wall_now());

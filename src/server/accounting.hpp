@@ -47,6 +47,7 @@ class Accounting {
     std::optional<stages::meter::Usage> body_usage;  // a non-streaming answer's usage
     int redactions = 0;
     std::string redaction_types;  // "type:count,..."
+    std::uint64_t input_estimate = 0;  // sluice's estimate of the input tokens (0 = none)
     // Set by release(): the final usage and its cost.
     bool released = false;
     stages::meter::Usage usage;

@@ -25,6 +25,8 @@ struct Gateway::Exchange {
   int retry_after_s = 0;            // sent as retry-after with sluice's own error, when > 0
   std::string allow;                // the Allow header of a 405
   Accounting::Headers extra_headers;  // sent with sluice's own error (rate-limit details)
+  Accounting::Headers response_headers;  // sent with every response (x-sluice-context-trimmed)
+  std::optional<std::uint64_t> local_count;  // count_tokens: sluice's estimate, if the upstream cannot answer
   Accounting::Charge charge;        // who pays, the reservation, the meter
   std::optional<http::Clock::time_point> upstream_start;  // the first upstream attempt was sent
   // What to cancel when the client goes away: the response being relayed, the connection of

@@ -7,8 +7,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "providers/anthropic/validate.hpp"
-#include "stages/redact/request_text.hpp"
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
 #include "metrics/exposition.hpp"
@@ -16,8 +14,6 @@
 namespace sluice::server {
 
 namespace {
-
-using anthropic_kind = providers::anthropic::RequestKind;
 
 // The routes of the gateway. Matching is exact on the path (the query string is forwarded).
 enum class Route { Messages, CountTokens, Models, Health, Metrics, Admin, Unknown };
@@ -46,6 +42,7 @@ Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
     : deps_(deps),
       accounting_(std::make_unique<Accounting>(cfg, deps_.clock)),
       redaction_(cfg.redaction),
+      context_(cfg.context),
       admin_key_(cfg.admin.key),
       admin_pool_(std::make_unique<net::thread_pool>(1)) {
   for (const auto& p : cfg.providers) {
@@ -135,53 +132,6 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
   co_await proxy(req, w, ex);
 }
 
-net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex,
-                                                  bool messages) {
-  ex.charge.metered = true;  // from here on, every outcome gets a ledger row
-  auto ct = req.msg[bhttp::field::content_type];
-  if (!is_json_content_type({ct.data(), ct.size()})) {
-    Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
-    co_await reply_error(req, w, ex, e);
-    co_return false;
-  }
-  auto info = providers::anthropic::validate_request(req.msg.body(),
-                                                     messages ? anthropic_kind::Messages : anthropic_kind::CountTokens);
-  if (!info.ok()) {
-    co_await reply_error(req, w, ex, info.error());
-    co_return false;
-  }
-  ex.model = std::move(info.value().model);
-  ex.stream = info.value().stream;
-  // The TPM reservation: input estimated at 4 bytes per token of the body (an overestimate for
-  // JSON, settled with the real count at the end) plus everything the answer may use.
-  std::int64_t estimate = messages ? static_cast<std::int64_t>((req.msg.body().size() + 3) / 4) + info.value().max_tokens : 0;
-  if (auto e = accounting_->admit(estimate, ex.charge, ex.extra_headers)) {
-    co_await reply_error(req, w, ex, *e);
-    co_return false;
-  }
-  if (redaction_.enabled() && messages) {
-    // Secrets are replaced before anything leaves; the body is re-serialised only when changed.
-    auto r = stages::redact::redact_request(req.msg.body(), stages::redact::BodyDialect::Anthropic,
-                                            redaction_.engine_for(ex.charge.project()));
-    ex.charge.redactions = r.total();
-    for (const auto& [type, n] : r.counts) {
-      accounting_->metrics().redactions.inc({type}, n);
-      if (!ex.charge.redaction_types.empty()) ex.charge.redaction_types += ',';
-      ex.charge.redaction_types += type + ":" + std::to_string(n);
-    }
-    if (r.blocked) {
-      accounting_->metrics().redaction_blocks.inc({r.blocked_type});
-      Error e{ErrorKind::InvalidRequest,
-              "the request contains a secret (" + r.blocked_type +
-                  ") and this gateway is set to block such requests; remove it and send again",
-              {}};
-      co_await reply_error(req, w, ex, e);
-      co_return false;
-    }
-  }
-  co_return true;
-}
-
 void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& res) const {
   bool draining = draining_.load();
   boost::json::array providers;
@@ -214,6 +164,7 @@ bhttp::response<bhttp::string_body> Gateway::error_reply(const http::Request& re
   if (ex.retry_after_s > 0) res.set("retry-after", std::to_string(ex.retry_after_s));
   if (!ex.allow.empty()) res.set(bhttp::field::allow, ex.allow);
   for (const auto& [name, value] : ex.extra_headers) res.set(name, value);
+  for (const auto& [name, value] : ex.response_headers) res.set(name, value);
   return res;
 }
 

@@ -18,6 +18,7 @@
 #include "http/server.hpp"
 #include "server/access_log.hpp"
 #include "server/accounting.hpp"
+#include "server/context_guard.hpp"
 #include "server/redaction.hpp"
 #include "upstream/provider.hpp"
 
@@ -69,8 +70,15 @@ class Gateway {
   void health(http::Request& req, bhttp::response<bhttp::string_body>& res) const;
   void log(const http::Request& req, const http::ResponseWriter& w, Exchange& ex);  // the finish phase
   upstream::Provider* provider_named(const std::string& name);
-  // Auth, validation and admission of a model request; false when it was answered locally.
+  // Validation, admission, redaction and the context guard of a model request (admission.cpp);
+  // false when it was answered locally.
   net::awaitable<bool> admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex, bool messages);
+  std::optional<Error> redact_body(http::Request& req, Exchange& ex);
+  std::optional<Error> guard_context(http::Request& req, Exchange& ex, const stages::context::RequestTokens& estimate,
+                                     std::int64_t max_tokens);
+  // Answers count_tokens with sluice's estimate (ex.local_count); `reason` goes to metrics.
+  net::awaitable<void> answer_count_locally(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                            std::string_view reason);
   // The admin API (admin_api.cpp): keys, projects and usage as JSON under /admin/.
   net::awaitable<void> admin(http::Request& req, http::ResponseWriter& w, Exchange& ex);
   void register_gateway_metrics();
@@ -80,6 +88,7 @@ class Gateway {
   std::atomic<bool> draining_{false};
   std::unique_ptr<Accounting> accounting_;
   Redaction redaction_;
+  ContextGuard context_;
   std::string admin_key_;
   std::unique_ptr<net::thread_pool> admin_pool_;  // one thread for the admin API's store work
 };

@@ -6,6 +6,7 @@ namespace {
 
 const std::vector<double> kTokenBuckets{10, 100, 1'000, 10'000, 100'000, 1'000'000};
 const std::vector<double> kSecondsBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+const std::vector<double> kRatioBuckets{0.5, 0.67, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0};
 const std::vector<double> kOverheadBuckets{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1};
 
 }  // namespace
@@ -44,7 +45,20 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                            "Secrets found in prompts (redacted, blocked or logged, per the rule's action), by rule type",
                            {"type"})),
       redaction_blocks(r.counter("sluice_redaction_blocks_total",
-                                 "Requests refused because they held a secret of a blocking rule type", {"type"})) {}
+                                 "Requests refused because they held a secret of a blocking rule type", {"type"})),
+      context_refusals(r.counter("sluice_context_refusals_total",
+                                 "Requests refused by the context guard, by the model table rule that applied",
+                                 {"rule"})),
+      context_trims(r.counter("sluice_context_trims_total",
+                              "Requests whose oldest turns were dropped to fit the context window, by rule", {"rule"})),
+      count_tokens_local(r.counter("sluice_count_tokens_local_total",
+                                   "count_tokens requests answered with sluice's estimate, by reason "
+                                   "(configured, upstream_error)",
+                                   {"reason"})),
+      estimate_ratio(r.histogram("sluice_token_estimate_ratio",
+                                 "Input tokens the upstream reported divided by sluice's estimate, per model: how "
+                                 "well the context guard's estimate fits this traffic",
+                                 {"model"}, kRatioBuckets)) {}
 
 const char* route_label(std::string_view path) {
   if (path == "/v1/messages") return "/v1/messages";

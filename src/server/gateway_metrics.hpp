@@ -32,6 +32,10 @@ struct GatewayMetrics {
   metrics::CounterFamily& estimated;         // project
   metrics::CounterFamily& redactions;        // type
   metrics::CounterFamily& redaction_blocks;  // type
+  metrics::CounterFamily& context_refusals;  // rule (the model table's pattern)
+  metrics::CounterFamily& context_trims;     // rule
+  metrics::CounterFamily& count_tokens_local;  // reason
+  metrics::HistogramFamily& estimate_ratio;  // model
 };
 
 // A route label from a fixed set.

@@ -51,6 +51,12 @@ void record(upstream::Deployment& d, bool success, bool probe) {
   }
 }
 
+// count_tokens answered with sluice's estimate instead: the upstream has no such endpoint, is
+// overloaded or failing. Its 400s and 401s stay its own (the request or the key is wrong).
+bool cannot_count(unsigned status) {
+  return status == 404 || status == 405 || status == 429 || status == 501 || status >= 500;
+}
+
 struct Outstanding {
   explicit Outstanding(upstream::Deployment& d) : d_(d) { ++d_.outstanding; }
   ~Outstanding() { --d_.outstanding; }
@@ -212,6 +218,12 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       // Retries were spent (or refused by the budget): tell the client not to add its own.
       bool spent = attempt > 1 || std::string_view(decision.reason) == "budget";
       ex.exhausted = spent && provider.retry().exhausted_should_retry_false;
+      if (res && res->status() >= 400 && ex.local_count && cannot_count(res->status())) {
+        ex.current = nullptr;
+        res.reset();
+        co_await answer_count_locally(req, w, ex, "upstream_error");
+        co_return;
+      }
       if (res && res->status() >= 400) {
         co_await relay_body(req, *res, w, ex);
         ex.current = nullptr;
@@ -225,10 +237,18 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         co_return;
       }
       ex.current = nullptr;
+      if (ex.local_count) {
+        co_await answer_count_locally(req, w, ex, "upstream_error");
+        co_return;
+      }
       Error e = last_error.value_or(Error{ErrorKind::UpstreamFailed, "upstream failed", {}});
       co_await reply_error(req, w, ex, e);
       co_return;
     }
+  }
+  if (ex.local_count) {
+    co_await answer_count_locally(req, w, ex, "upstream_error");
+    co_return;
   }
   ex.exhausted = ex.attempts > 1 && providers_.front()->retry().exhausted_should_retry_false;
   Error e = last_error.value_or(Error{ErrorKind::UpstreamFailed, "no upstream could serve the request", {}});

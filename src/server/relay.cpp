@@ -107,6 +107,7 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
   render_response_headers(res.head(), fields);
   http::append_field(fields, "x-sluice-request-id", req.request_id);
   http::append_field(fields, "x-sluice-attempts", std::to_string(ex.attempts));
+  for (const auto& [name, value] : ex.response_headers) http::append_field(fields, name, value);
   if (ex.exhausted && res.status() >= 400) http::append_field(fields, "x-should-retry", "false");
   return fields;
 }

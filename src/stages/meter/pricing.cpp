@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common/glob.hpp"
+
 namespace sluice::stages::meter {
 
 std::int64_t nanos_per_token(double usd_per_million_tokens) {
@@ -38,27 +40,6 @@ std::vector<PriceRule> PriceTable::default_rules() {
       {"claude-3-5-haiku*", claude_price(0.8, 4)},
       {"claude-3-haiku*", claude_price(0.25, 1.25)},
   };
-}
-
-bool glob_match(std::string_view pattern, std::string_view text) {
-  // Iterative wildcard matching with one backtrack point: linear for the patterns used here.
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 const Price* PriceTable::find(std::string_view model) const {

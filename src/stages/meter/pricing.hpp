@@ -46,7 +46,5 @@ class PriceTable {
   std::vector<PriceRule> rules_;
 };
 
-// '*' matches any run of characters; everything else matches itself.
-bool glob_match(std::string_view pattern, std::string_view text);
 
 }  // namespace sluice::stages::meter

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/glob.hpp"
+
 namespace sluice::stages::meter {
 namespace {
 
@@ -58,14 +60,14 @@ TEST(Pricing, FirstMatchingRuleWinsAndUnknownModelsAreUnpriced) {
 }
 
 TEST(Glob, MatchesStarsAnywhere) {
-  EXPECT_TRUE(glob_match("claude-*", "claude-x"));
-  EXPECT_TRUE(glob_match("claude-*", "claude-"));
-  EXPECT_TRUE(glob_match("*sonnet*", "claude-sonnet-4"));
-  EXPECT_TRUE(glob_match("a*b*c", "aXXbYYc"));
-  EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
-  EXPECT_TRUE(glob_match("exact", "exact"));
-  EXPECT_FALSE(glob_match("exact", "exact2"));
-  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(sluice::glob_match("claude-*", "claude-x"));
+  EXPECT_TRUE(sluice::glob_match("claude-*", "claude-"));
+  EXPECT_TRUE(sluice::glob_match("*sonnet*", "claude-sonnet-4"));
+  EXPECT_TRUE(sluice::glob_match("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(sluice::glob_match("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(sluice::glob_match("exact", "exact"));
+  EXPECT_FALSE(sluice::glob_match("exact", "exact2"));
+  EXPECT_TRUE(sluice::glob_match("*", ""));
 }
 
 }  // namespace

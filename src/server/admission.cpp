@@ -1,0 +1,119 @@
+// The admission phase of a model request (POST /v1/messages and count_tokens): validation, the
+// token estimate, budgets and rate limits, secret redaction and the long-context guard — each
+// refusal answered in the Anthropic dialect before anything goes upstream.
+#include <boost/beast/http/string_body.hpp>
+
+#include "providers/anthropic/validate.hpp"
+#include "server/exchange.hpp"
+#include "server/headers.hpp"
+#include "stages/context/request_tokens.hpp"
+#include "stages/redact/request_text.hpp"
+
+namespace sluice::server {
+
+namespace {
+using anthropic_kind = providers::anthropic::RequestKind;
+}  // namespace
+
+net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                                  bool messages) {
+  ex.charge.metered = true;  // from here on, every outcome gets a ledger row
+  auto ct = req.msg[bhttp::field::content_type];
+  if (!is_json_content_type({ct.data(), ct.size()})) {
+    Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
+    co_await reply_error(req, w, ex, e);
+    co_return false;
+  }
+  auto info = providers::anthropic::validate_request(req.msg.body(),
+                                                     messages ? anthropic_kind::Messages : anthropic_kind::CountTokens);
+  if (!info.ok()) {
+    co_await reply_error(req, w, ex, info.error());
+    co_return false;
+  }
+  ex.model = std::move(info.value().model);
+  ex.stream = info.value().stream;
+  const std::int64_t max_tokens = info.value().max_tokens;
+
+  // The input estimate serves the TPM reservation (settled with the real count at the end), the
+  // context guard and a local count_tokens answer.
+  auto estimate = stages::context::estimate_request(req.msg.body());
+  const std::uint64_t input = estimate ? estimate->total() : (req.msg.body().size() + 3) / 4;
+  ex.charge.input_estimate = input;
+  if (!messages) ex.local_count = input;
+
+  if (auto e = accounting_->admit(messages ? static_cast<std::int64_t>(input) + max_tokens : 0, ex.charge,
+                                  ex.extra_headers)) {
+    co_await reply_error(req, w, ex, *e);
+    co_return false;
+  }
+  if (!messages) {
+    if (!context_.count_locally()) co_return true;
+    co_await answer_count_locally(req, w, ex, "configured");
+    co_return false;
+  }
+  if (auto e = redact_body(req, ex)) {
+    co_await reply_error(req, w, ex, *e);
+    co_return false;
+  }
+  if (estimate) {
+    if (auto e = guard_context(req, ex, *estimate, max_tokens)) {
+      co_await reply_error(req, w, ex, *e);
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+std::optional<Error> Gateway::redact_body(http::Request& req, Exchange& ex) {
+  if (!redaction_.enabled()) return std::nullopt;
+  // Secrets are replaced before anything leaves; the body is re-serialised only when changed.
+  auto r = stages::redact::redact_request(req.msg.body(), stages::redact::BodyDialect::Anthropic,
+                                          redaction_.engine_for(ex.charge.project()));
+  ex.charge.redactions = r.total();
+  for (const auto& [type, n] : r.counts) {
+    accounting_->metrics().redactions.inc({type}, n);
+    if (!ex.charge.redaction_types.empty()) ex.charge.redaction_types += ',';
+    ex.charge.redaction_types += type + ":" + std::to_string(n);
+  }
+  if (!r.blocked) return std::nullopt;
+  accounting_->metrics().redaction_blocks.inc({r.blocked_type});
+  return Error{ErrorKind::InvalidRequest,
+               "the request contains a secret (" + r.blocked_type +
+                   ") and this gateway is set to block such requests; remove it and send again",
+               {}};
+}
+
+std::optional<Error> Gateway::guard_context(http::Request& req, Exchange& ex,
+                                            const stages::context::RequestTokens& estimate, std::int64_t max_tokens) {
+  auto betas = req.msg["anthropic-beta"];
+  auto trim = req.msg["x-sluice-context-trim"];
+  auto v = context_.apply(req.msg.body(), estimate, ex.model, max_tokens, {betas.data(), betas.size()},
+                          ex.charge.project(), {trim.data(), trim.size()});
+  const std::string_view rule = v.rule ? std::string_view(v.rule->pattern) : std::string_view("none");
+  if (v.refusal) {
+    accounting_->metrics().context_refusals.inc({rule});
+    ex.exhausted = true;  // the same request would be refused again: x-should-retry: false
+    return v.refusal;
+  }
+  if (!v.trimmed.empty()) {
+    accounting_->metrics().context_trims.inc({rule});
+    ex.response_headers.emplace_back("x-sluice-context-trimmed", std::move(v.trimmed));
+  }
+  return std::nullopt;
+}
+
+net::awaitable<void> Gateway::answer_count_locally(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                                   std::string_view reason) {
+  accounting_->metrics().count_tokens_local.inc({reason});
+  bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set("x-sluice-request-id", req.request_id);
+  res.set("x-sluice-token-count", "estimate");
+  res.body() = "{\"input_tokens\":" + std::to_string(ex.local_count.value_or(0)) + "}";
+  res.prepare_payload();
+  accounting_->release(ex.charge, ex.model);
+  co_await w.send(std::move(res));
+  log(req, w, ex);
+}
+
+}  // namespace sluice::server

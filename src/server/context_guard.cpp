@@ -1,0 +1,53 @@
+#include "server/context_guard.hpp"
+
+namespace sluice::server {
+namespace {
+
+namespace ctx = stages::context;
+
+ctx::ModelTable model_table(const config::ContextConfig& cfg) {
+  std::vector<ctx::WindowRule> rules;
+  for (const auto& m : cfg.models) rules.push_back({m.model, m.window, m.window_1m, m.max_tokens_counts});
+  for (auto& r : ctx::ModelTable::default_rules()) rules.push_back(std::move(r));
+  return ctx::ModelTable(std::move(rules));
+}
+
+}  // namespace
+
+ContextGuard::ContextGuard(const config::ContextConfig& cfg)
+    : enabled_(cfg.guard),
+      margin_(cfg.margin),
+      trim_(cfg.trim),
+      count_locally_(cfg.count_tokens == config::CountTokensMode::Local),
+      table_(model_table(cfg)) {
+  for (const auto& [project, trim] : cfg.project_trim) project_trim_[project] = trim;
+}
+
+bool ContextGuard::trim_for(const std::string& project, std::string_view header) const {
+  if (header == "true" || header == "1" || header == "on") return true;
+  if (header == "false" || header == "0" || header == "off") return false;
+  if (auto it = project_trim_.find(project); it != project_trim_.end()) return it->second;
+  return trim_;
+}
+
+ContextGuard::Verdict ContextGuard::apply(std::string& body, const ctx::RequestTokens& estimate,
+                                          std::string_view model, std::int64_t max_tokens, std::string_view betas,
+                                          const std::string& project, std::string_view trim_header) const {
+  Verdict v;
+  if (!enabled_) return v;
+  v.rule = table_.find(model);
+  auto window = table_.window_for(model, betas);
+  if (!window) return v;
+  auto check = ctx::check_request(estimate.total(), max_tokens, *window, margin_);
+  if (check.fits) return v;
+  if (trim_for(project, trim_header)) {
+    if (auto t = ctx::trim_oldest_turns(body, estimate, check)) {
+      v.trimmed = ctx::trimmed_header(*t, check);
+      return v;
+    }
+  }
+  v.refusal = Error{ErrorKind::InvalidRequest, ctx::refusal_message(model, check, margin_), {}};
+  return v;
+}
+
+}  // namespace sluice::server
