@@ -82,8 +82,11 @@ void TextFeatures::add(std::string_view s) {
     }
     // A multi-byte sequence: classify its code point; malformed bytes count as wide symbols.
     const unsigned char lead = p[i];
-    std::size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    std::size_t len = lead >= 0xF8 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
     if (i + len > size) len = 1;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) len = 1;  // not a sequence: one stray byte, resync at the next
+    }
     if (len == 2) {
       // Part of a word: accented and non-Latin letters join the letters around them.
       start_letter();
