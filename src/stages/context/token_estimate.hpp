@@ -5,8 +5,9 @@
 // changes, spend about a token per punctuation mark, merge runs of indentation, and spend one
 // or more tokens per CJK character. The estimate counts those features in one pass over the
 // UTF-8 bytes and weighs them with coefficients fitted against reference tokenizers
-// (tools/token-calibration; the figures are in docs/context-guard.md). No vocabulary, no
-// allocation: about a gigabyte per second, so a 1M-token prompt costs a few milliseconds.
+// (bench/token-calibration; the figures are in docs/context-guard.md). No vocabulary, no
+// allocation: 0.5 GB/s on prose to 0.8 GB/s on code (bench/context_bench.cpp), so a 200K-token
+// prompt costs about 1.5 ms and a typical Claude Code request (110 KB) 0.17 ms.
 // Pure functions; thread-safe.
 
 #include <array>
