@@ -46,16 +46,16 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
     co_await reply_error(req, w, ex, *e);
     co_return false;
   }
-  if (!messages) {
-    if (!context_.count_locally()) co_return true;
+  if (!messages && context_.count_locally()) {
     co_await answer_count_locally(req, w, ex, "configured");
     co_return false;
   }
+  // count_tokens carries the same prompt as the request it sizes: it is redacted the same way.
   if (auto e = redact_body(req, ex)) {
     co_await reply_error(req, w, ex, *e);
     co_return false;
   }
-  if (estimate) {
+  if (messages && estimate) {
     if (auto e = guard_context(req, ex, *estimate, max_tokens)) {
       co_await reply_error(req, w, ex, *e);
       co_return false;

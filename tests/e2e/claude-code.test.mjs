@@ -322,6 +322,36 @@ describe('claude -p through the gateway', () => {
   });
 });
 
+describe('claude -p and the long-context guard', () => {
+  // Claude Code's own request is ~49 KB (~15K tokens by sluice's estimate); with a 20K window
+  // for its model, "say hello" fits and an 84 KB prompt does not. Its max_tokens (128000) does
+  // not count: the model stops at its window rather than refusing.
+  const GUARD = 'context:\n  models:\n    - model: "claude-opus-5-5"\n      window: 20000\n      max_tokens_counts: false\n';
+
+  test('a prompt over the window: Claude Code prints the gateway\'s "prompt is too long", nothing reaches the upstream', { timeout: TEST_TIMEOUT }, async () => {
+    await withGateway({ extraYaml: GUARD }, async (gw) => {
+      const words = ['gateway', 'stream', 'token', 'budget', 'window', 'context', 'retry', 'ledger'];
+      const prompt = Array.from({ length: 12000 }, (_, i) => words[(i * 5) % words.length]).join(' ');
+      const r = await claude(gw.url, ['-p', prompt], { env: { CLAUDE_CODE_MAX_RETRIES: '1' } });
+      assert.notEqual(r.code, 0, show(r));
+      assert.match(r.stdout + r.stderr, /prompt is too long/i, show(r));
+      assert.ok(r.ms < 60000, `bounded: ${r.ms} ms`);
+      assert.equal((await mockRequests(mock)).length, 0, 'a refused request never leaves the gateway');
+      const log = await settledAccessLog(gw, (ls) => ls.length >= 1);
+      assert.ok(log.length >= 1 && log.every((l) => l.status === 400 && !l.upstream_status), JSON.stringify(log));
+    });
+  });
+
+  test('"say hello" under the same guard goes through untouched', { timeout: TEST_TIMEOUT }, async () => {
+    await withGateway({ extraYaml: GUARD }, async (gw) => {
+      const r = await claude(gw.url, ['-p', 'say hello']);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.stdout.trim(), 'Hello from sluice mock! You said: say hello');
+      assert.equal((await mockRequests(mock)).length, 1);
+    });
+  });
+});
+
 describe('claude -p when the upstream fails', () => {
   test('529 every time: exits non-zero and prints the API error (CLAUDE_CODE_MAX_RETRIES=1 → 2 attempts)', { timeout: TEST_TIMEOUT }, async () => {
     await withGateway({}, async (gw) => {

@@ -232,7 +232,7 @@ export function removeTempDirs(...procs) {
 // A gateway in front of `upstreamUrl` that relays only: retries off and breakers that never
 // open, so what a client sees is what the upstream sent (the SDKs' and Claude Code's own retry
 // behaviour is what these tests look at). resilience.test.mjs tests sluice's retries.
-export function startRelayGateway(upstreamUrl, { env = {}, args = [] } = {}) {
+export function startRelayGateway(upstreamUrl, { env = {}, args = [], extraYaml = '' } = {}) {
   const config = [
     'providers:',
     '  - name: upstream',
@@ -243,6 +243,6 @@ export function startRelayGateway(upstreamUrl, { env = {}, args = [] } = {}) {
     '    breaker:',
     '      consecutive_failures: 1000000',
     '      min_requests: 1000000',
-  ].join('\n') + '\n';
+  ].join('\n') + '\n' + extraYaml;
   return startGateway({ config, env, args });
 }

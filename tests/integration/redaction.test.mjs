@@ -81,6 +81,16 @@ describe('redaction', () => {
     assert.match(rec.body.messages[0].content, /3f786850e387550fdab836ed7e6dc881de23001b/);
   });
 
+  test('count_tokens carries the same prompt, and is redacted the same way', async () => {
+    const sent = JSON.stringify({ model: 'claude-sonnet-4-5', system: `key ${AWS}`, messages: [{ role: 'user', content: `token ${GITHUB}` }] });
+    const res = await postMessages(gw.port, { body: sent, path: '/v1/messages/count_tokens' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(typeof res.json().input_tokens, 'number');
+    const up = JSON.stringify((await recordedRequest(mock, res.headers['request-id'])).body);
+    assert.ok(!up.includes(AWS) && !up.includes(GITHUB), up);
+    assert.match(up, /\[REDACTED:aws_access_key\]/);
+  });
+
   test('block mode refuses with a 400 naming the type, never the secret', async () => {
     const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
     const before = (await mockRequests(mock)).length;
