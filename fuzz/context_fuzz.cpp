@@ -4,8 +4,9 @@
 //   - image_size_from_base64 never crashes, and a size it returns is non-zero;
 //   - estimate_request never crashes; when it succeeds, its total is the sum of its parts;
 //   - trim_oldest_turns, for every window, either leaves the body untouched or produces valid
-//     JSON whose messages are a suffix of the original (fewer of them, the last one kept), that
-//     starts with a user message, keeps every tool_result's tool_use, and fits the window.
+//     JSON whose messages are original ones (fewer of them; every system message and the last
+//     other one kept), that starts with a user message, keeps every tool_result's tool_use, and
+//     fits the window.
 // Any violation calls abort() with a message on stderr.
 #include <cstdint>
 #include <cstdio>
@@ -19,7 +20,7 @@
 #include <boost/json/src.hpp>  // header-only Boost.JSON: the fuzz build links no Boost library
 
 #include "stages/context/guard.hpp"
-#include "stages/context/image_size.hpp"
+#include "stages/context/media_size.hpp"
 #include "stages/context/request_tokens.hpp"
 #include "stages/context/token_estimate.hpp"
 
@@ -52,11 +53,33 @@ void check_trim(const std::string& body, const RequestTokens& e, std::uint64_t w
   const auto& old_msgs = before.at("messages").as_array();
   const auto& msgs = after.at("messages").as_array();
   if (t->dropped == 0 || msgs.size() + t->dropped != old_msgs.size()) fail("dropped count is wrong");
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    if (msgs[i] != old_msgs[i + t->dropped]) fail("kept messages are not the original suffix");
+  auto role_of = [](const json::value& m) -> std::string {
+    const auto* r = m.as_object().if_contains("role");
+    return r && r->is_string() ? std::string(r->as_string()) : std::string();
+  };
+  // Every kept message is an original one; every system message and the last non-system
+  // message are kept.
+  for (const auto& m : msgs) {
+    bool found = false;
+    for (const auto& o : old_msgs) found = found || m == o;
+    if (!found) fail("a kept message is not one of the original messages");
   }
-  const auto* role = msgs[0].as_object().if_contains("role");
-  if (!role || *role != "user") fail("the first kept message is not a user message");
+  const json::value* last = nullptr;
+  for (const auto& o : old_msgs) {
+    if (role_of(o) == "system") {
+      bool kept = false;
+      for (const auto& m : msgs) kept = kept || m == o;
+      if (!kept) fail("a system message was dropped");
+    } else {
+      last = &o;
+    }
+  }
+  if (last) {
+    bool kept = false;
+    for (const auto& m : msgs) kept = kept || m == *last;
+    if (!kept) fail("the last message was dropped");
+  }
+  if (role_of(msgs[0]) != "user") fail("the first kept message is not a user message");
   std::set<std::string> uses;
   for (const auto& m : msgs) {
     const auto* content = m.as_object().if_contains("content");

@@ -6,8 +6,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin=$1
-low=${2:-0.85}
-high=${3:-1.10}
+low=${2:-0.75}
+high=${3:-1.15}
 if [[ ! -d "$here/node_modules" ]]; then
   echo "token calibration: $here/node_modules is missing (scripts/setup.sh --test installs it)" >&2
   exit 1

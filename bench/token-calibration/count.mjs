@@ -3,7 +3,8 @@
 //   node count.mjs <repo-root> > samples.jsonl
 //
 // Samples are cut, at line ends, from text found on any Debian machine that built sluice: its
-// own sources and docs, the C and C++ headers under /usr/include, the licence texts under
+// own sources and docs, the C and C++ headers under /usr/include, the JavaScript and TypeScript
+// of the e2e tests' npm packages, Python's standard library, the licence texts under
 // /usr/share/common-licenses (English prose), the vim tutors (other languages and scripts,
 // package vim-runtime) and JSON documents (test fixtures, package manifests). Nothing here is stored in the repository; the
 // selection is deterministic (sorted paths, fixed strides), so a run is reproducible.
@@ -87,6 +88,11 @@ const tutor = (re) => walk(tutors, (p) => re.test(basename(p)));
 const groups = [
   sample('code', walk(join(root, 'src'), (p) => code.test(p)).concat(walk(join(root, 'tests'), (p) => code.test(p))), 300),
   sample('headers', walk('/usr/include', (p) => /\.(h|hpp)$/.test(p) || extname(p) === ''), 300, 37),
+  // Code sluice did not write: JavaScript and TypeScript declarations of the npm packages the
+  // e2e tests install, and Python's standard library.
+  sample('javascript', walk(join(root, 'tests/e2e/node_modules'), (p) => /\.(js|mjs|cjs)$/.test(p) && !p.endsWith('.min.js')), 200, 7),
+  sample('typescript', walk(join(root, 'tests/e2e/node_modules'), (p) => p.endsWith('.d.ts')), 200, 5),
+  sample('python', walk('/usr/lib/python3.11', (p) => p.endsWith('.py')), 200, 41),
   sample('markdown', walk(join(root, 'docs'), (p) => p.endsWith('.md')).concat([join(root, 'README.md')]), 150),
   sample('prose', walk('/usr/share/common-licenses', () => true), 150, 3),
   sample('json', walk(join(root, 'tests'), (p) => p.endsWith('.json') && !p.includes('node_modules')).concat(

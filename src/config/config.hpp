@@ -163,7 +163,9 @@ struct ContextWindowConfig {
   std::string model;             // model id or glob
   std::int64_t window = 0;       // tokens; 0 = this model is not guarded
   std::int64_t window_1m = 0;    // with the context-1m beta; 0 = none
-  bool max_tokens_counts = true; // the upstream refuses input + max_tokens > window
+  // The upstream refuses input + max_tokens > window (vLLM, OpenAI). Off by default: a model
+  // that stops at its window instead would see false refusals.
+  bool max_tokens_counts = false;
 };
 enum class CountTokensMode {
   Upstream,  // ask the upstream; answer with sluice's estimate only when it cannot answer
@@ -171,7 +173,10 @@ enum class CountTokensMode {
 };
 struct ContextConfig {
   bool guard = true;
-  double margin = 0.15;  // refuse only when the estimate exceeds the window by more than this
+  // Refuse only when the estimate exceeds the window by more than this: the estimator's error
+  // on text it was not fitted to, at its worst, as bench/token-calibration measures it
+  // (docs/context-guard.md).
+  double margin = 0.20;
   bool trim = false;     // drop the oldest turns instead of refusing
   CountTokensMode count_tokens = CountTokensMode::Upstream;
   std::vector<ContextWindowConfig> models;

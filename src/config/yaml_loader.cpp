@@ -221,7 +221,7 @@ void parse_context(Section& top, Config& cfg) {
   Section c(top.get("context"), "context");
   c.read("guard", ctx.guard);
   c.read("margin", ctx.margin);
-  if (ctx.margin < 0 || ctx.margin > 10) throw ConfigError("context.margin: must be between 0 and 10");
+  if (!(ctx.margin >= 0 && ctx.margin <= 10)) throw ConfigError("context.margin: must be between 0 and 10");
   c.read("trim", ctx.trim);
   std::string mode = "upstream";
   c.read("count_tokens", mode);

@@ -1,6 +1,8 @@
 // The admission phase of a model request (POST /v1/messages and count_tokens): validation, the
 // token estimate, budgets and rate limits, secret redaction and the long-context guard — each
 // refusal answered in the Anthropic dialect before anything goes upstream.
+#include <cstdint>
+
 #include <boost/beast/http/string_body.hpp>
 
 #include "providers/anthropic/validate.hpp"
@@ -34,15 +36,23 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   ex.stream = info.value().stream;
   const std::int64_t max_tokens = info.value().max_tokens;
 
-  // The input estimate serves the TPM reservation (settled with the real count at the end), the
-  // context guard and a local count_tokens answer.
+  // The input estimate serves the context guard, the TPM reservation (settled with the real
+  // count at the end) and a local count_tokens answer.
   auto estimate = stages::context::estimate_request(req.msg.body());
-  const std::uint64_t input = estimate ? estimate->total() : (req.msg.body().size() + 3) / 4;
-  ex.charge.input_estimate = input;
-  if (!messages) ex.local_count = input;
-
-  if (auto e = accounting_->admit(messages ? static_cast<std::int64_t>(input) + max_tokens : 0, ex.charge,
-                                  ex.extra_headers)) {
+  ex.charge.input_estimate = estimate ? estimate->total() : (req.msg.body().size() + 3) / 4;
+  if (!messages) ex.local_count = ex.charge.input_estimate;
+  // The guard first: a request that cannot fit is refused before it takes a rate-limit slot,
+  // and a trimmed one reserves what it will really send.
+  if (messages && estimate) {
+    if (auto e = guard_context(req, ex, *estimate, max_tokens)) {
+      co_await reply_error(req, w, ex, *e);
+      co_return false;
+    }
+  }
+  const std::int64_t input = static_cast<std::int64_t>(ex.charge.input_estimate);
+  const std::int64_t reserve = !messages ? 0 : max_tokens > INT64_MAX - input ? INT64_MAX : input + max_tokens;
+  if (estimate && estimate->edits_context) ex.charge.input_estimate = 0;  // the API edits the prompt: no ratio
+  if (auto e = accounting_->admit(reserve, ex.charge, ex.extra_headers)) {
     co_await reply_error(req, w, ex, *e);
     co_return false;
   }
@@ -54,12 +64,6 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   if (auto e = redact_body(req, ex)) {
     co_await reply_error(req, w, ex, *e);
     co_return false;
-  }
-  if (messages && estimate) {
-    if (auto e = guard_context(req, ex, *estimate, max_tokens)) {
-      co_await reply_error(req, w, ex, *e);
-      co_return false;
-    }
   }
   co_return true;
 }
@@ -85,10 +89,16 @@ std::optional<Error> Gateway::redact_body(http::Request& req, Exchange& ex) {
 
 std::optional<Error> Gateway::guard_context(http::Request& req, Exchange& ex,
                                             const stages::context::RequestTokens& estimate, std::int64_t max_tokens) {
-  auto betas = req.msg["anthropic-beta"];
+  // Every anthropic-beta line counts (they are all forwarded upstream).
+  std::string betas;
+  for (auto [it, end] = req.msg.equal_range("anthropic-beta"); it != end; ++it) {
+    if (!betas.empty()) betas += ',';
+    betas.append(it->value().data(), it->value().size());
+  }
   auto trim = req.msg["x-sluice-context-trim"];
-  auto v = context_.apply(req.msg.body(), estimate, ex.model, max_tokens, {betas.data(), betas.size()},
-                          ex.charge.project(), {trim.data(), trim.size()});
+  auto v = context_.apply(req.msg.body(), estimate, ex.model, max_tokens, betas, ex.charge.project(),
+                          {trim.data(), trim.size()});
+  ex.charge.input_estimate = v.input;
   const std::string_view rule = v.rule ? std::string_view(v.rule->pattern) : std::string_view("none");
   if (v.refusal) {
     accounting_->metrics().context_refusals.inc({rule});

@@ -34,19 +34,24 @@ ContextGuard::Verdict ContextGuard::apply(std::string& body, const ctx::RequestT
                                           std::string_view model, std::int64_t max_tokens, std::string_view betas,
                                           const std::string& project, std::string_view trim_header) const {
   Verdict v;
-  if (!enabled_) return v;
+  v.input = estimate.total();
+  if (!enabled_ || estimate.clears_context) return v;
   v.rule = table_.find(model);
   auto window = table_.window_for(model, betas);
   if (!window) return v;
   auto check = ctx::check_request(estimate.total(), max_tokens, *window, margin_);
-  if (check.fits) return v;
-  if (trim_for(project, trim_header)) {
+  const bool trim = trim_for(project, trim_header);
+  // A client that asked for trimming wants the request to fit: trim against the central
+  // estimate. Otherwise refuse only what cannot fit even with the estimate's whole margin.
+  if (trim && !check.central_fits) {
     if (auto t = ctx::trim_oldest_turns(body, estimate, check)) {
       v.trimmed = ctx::trimmed_header(*t, check);
+      v.input = t->after;
       return v;
     }
   }
-  v.refusal = Error{ErrorKind::InvalidRequest, ctx::refusal_message(model, check, margin_), {}};
+  if (check.fits) return v;
+  v.refusal = Error{ErrorKind::InvalidRequest, ctx::refusal_message(model, check, margin_, !trim), {}};
   return v;
 }
 

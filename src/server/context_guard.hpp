@@ -25,10 +25,13 @@ class ContextGuard {
   struct Verdict {
     std::optional<Error> refusal;     // a 400 "prompt is too long"
     std::string trimmed;              // x-sluice-context-trimmed, when turns were dropped
+    std::uint64_t input = 0;          // the input estimate of what goes upstream (after a trim)
     const stages::context::WindowRule* rule = nullptr;  // the table entry that applied
   };
-  // Checks (and maybe trims) `body` of a request to `model`. `betas` is its anthropic-beta
-  // header, `trim_header` its x-sluice-context-trim header ("" when absent).
+  // Checks (and maybe trims) `body` of a request to `model`. `betas` holds its anthropic-beta
+  // header lines, joined by commas; `trim_header` its x-sluice-context-trim header ("" when
+  // absent). Requests whose context_management edits clear tool uses are not guarded: the API
+  // shrinks those prompts itself.
   Verdict apply(std::string& body, const stages::context::RequestTokens& estimate, std::string_view model,
                 std::int64_t max_tokens, std::string_view betas, const std::string& project,
                 std::string_view trim_header) const;

@@ -89,6 +89,7 @@ void render_upstream_request_headers(const bhttp::fields& client, std::string_vi
         break;
       case bhttp::field::unknown:
         if (replace_credentials && iequals(name_of(f), "x-api-key")) continue;
+        if (iequals(name_of(f).substr(0, 9), "x-sluice-")) continue;  // requests to sluice itself
         break;
       default:
         break;

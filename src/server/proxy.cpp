@@ -51,10 +51,10 @@ void record(upstream::Deployment& d, bool success, bool probe) {
   }
 }
 
-// count_tokens answered with sluice's estimate instead: the upstream has no such endpoint, is
-// overloaded or failing. Its 400s and 401s stay its own (the request or the key is wrong).
+// count_tokens answered with sluice's estimate instead: the upstream has no such method, is
+// overloaded or failing. Its 400s, 401s and 404s (an unknown model) stay its own.
 bool cannot_count(unsigned status) {
-  return status == 404 || status == 405 || status == 429 || status == 501 || status >= 500;
+  return status == 405 || status == 429 || status == 501 || status >= 500;
 }
 
 struct Outstanding {

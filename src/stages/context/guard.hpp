@@ -15,12 +15,10 @@
 
 namespace sluice::stages::context {
 
-// The estimator's error allowance: the estimate over the reference counts at its worst, as
-// measured by bench/token-calibration (docs/context-guard.md).
-inline constexpr double kDefaultMargin = 0.15;
-
 struct Check {
-  bool fits = true;
+  bool fits = true;                  // fits even if the estimate overshot by the whole margin
+  bool input_alone_over = false;     // ... and the input alone would not fit either
+  bool central_fits = true;          // the central estimate plus the counted output fits
   std::uint64_t input = 0;           // estimated input tokens
   std::uint64_t counted_output = 0;  // max_tokens where the window counts it, else 0
   Window window;
@@ -28,8 +26,11 @@ struct Check {
 
 Check check_request(std::uint64_t input_estimate, std::int64_t max_tokens, const Window& window, double margin);
 
-// "prompt is too long: ..." (the wording Claude Code reacts to), with the estimate and the limit.
-std::string refusal_message(std::string_view model, const Check& c, double margin);
+// The API's own wording, with plain numbers, which Claude Code parses to size its recovery:
+// "prompt is too long: 262144 tokens > 200000 maximum" when the input alone is over, else
+// "input length and `max_tokens` exceed context limit: 180000 + 64000 > 200000, decrease input
+// length or `max_tokens` and try again"; then what sluice adds, in parentheses.
+std::string refusal_message(std::string_view model, const Check& c, double margin, bool could_trim);
 
 struct Trimmed {
   std::size_t dropped = 0;  // messages removed from the front
@@ -37,10 +38,14 @@ struct Trimmed {
   std::uint64_t after = 0;
 };
 
-// Drops the oldest messages so the central estimate plus the counted output fits the window.
-// A cut falls only before a user message, and never between a tool_use and its tool_result:
-// every tool_result kept has its tool_use kept. The system prompt, tools and the last message
-// always stay. Rewrites `body`; nullopt (body untouched) when no such cut fits.
+// Drops the oldest messages so the central estimate plus the counted output fits the window,
+// dropping as few as it can. Either the messages before a user turn go, or — so an agentic
+// loop (one prompt, then tool calls and results) can be trimmed — the first message, a user
+// prompt, stays and the ones between it and an assistant turn go. Never between a tool_use and
+// its tool_result: every tool_result kept has its tool_use kept. The system prompt, tools,
+// `role: "system"` messages (kept after the first kept user message) and the last message always
+// stay. Rewrites `body` (re-serialised: same content, not the same bytes); nullopt (body
+// untouched) when nothing fits.
 std::optional<Trimmed> trim_oldest_turns(std::string& body, const RequestTokens& estimate, const Check& c);
 
 // x-sluice-context-trimmed: dropped-messages=N; estimated-input-before=B; estimated-input-after=A; window=W

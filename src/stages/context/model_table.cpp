@@ -24,23 +24,25 @@ constexpr std::int64_t k1m = 1'000'000;
 }  // namespace
 
 std::vector<WindowRule> ModelTable::default_rules() {
-  // Every Claude model since Claude 3 has a 200K window. Sonnet 4 and later Sonnets (and the
-  // Opus and Sonnet 5 generation) take 1M tokens with the context-1m beta. From the 4.5
-  // generation on, a max_tokens beyond the room left is not refused: the answer stops with
-  // model_context_window_exceeded. Specific patterns first.
+  // Models whose limits this release knows; any other model is not guarded until a config rule
+  // names it (a guessed window would refuse what a newer model takes). Every Claude model since
+  // Claude 3 has a 200K window; Sonnet 4 and 4.5 take 1M tokens with the context-1m beta. The
+  // 4.5 generation does not refuse a max_tokens beyond the room left: the answer stops with
+  // model_context_window_exceeded. Claude 3.7 Sonnet and the Claude 4 (and 4.1) models refuse.
   return {
-      {"claude-opus-5*", k200k, k1m, false},
-      {"claude-sonnet-5*", k200k, k1m, false},
-      {"claude-haiku-5*", k200k, 0, false},
-      {"claude-opus-4-6*", k200k, k1m, false},
-      {"claude-sonnet-4-6*", k200k, k1m, false},
       {"claude-opus-4-5*", k200k, 0, false},
       {"claude-sonnet-4-5*", k200k, k1m, false},
       {"claude-haiku-4-5*", k200k, 0, false},
-      {"claude-opus-4*", k200k, 0, true},
-      {"claude-sonnet-4*", k200k, k1m, true},
+      {"claude-opus-4-1*", k200k, 0, true},
+      {"claude-opus-4-0*", k200k, 0, true},
+      {"claude-opus-4-2025*", k200k, 0, true},  // claude-opus-4-20250514
+      {"claude-sonnet-4-0*", k200k, k1m, true},
+      {"claude-sonnet-4-2025*", k200k, k1m, true},  // claude-sonnet-4-20250514
       {"claude-3-7-sonnet*", k200k, 0, true},
-      {"claude-3*", k200k, 0, false},
+      {"claude-3-5-*", k200k, 0, false},
+      {"claude-3-opus*", k200k, 0, false},
+      {"claude-3-sonnet*", k200k, 0, false},
+      {"claude-3-haiku*", k200k, 0, false},
   };
 }
 

@@ -1,11 +1,12 @@
 #include "stages/context/request_tokens.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include <simdjson.h>
 
 #include "common/padded_json.hpp"
-#include "stages/context/image_size.hpp"
+#include "stages/context/media_size.hpp"
 #include "stages/context/token_estimate.hpp"
 
 namespace sluice::stages::context {
@@ -46,10 +47,44 @@ struct Tally {
     } else if (type == "content") {
       element inner;
       if (source["content"].get(inner) == SUCCESS) content(inner, true);
+    } else if (type == "base64" && source["data"].get_string().get(s) == SUCCESS) {
+      extra += std::max<std::uint64_t>(1, pdf_pages_from_base64(s)) * kPdfPageTokens;
     }
-    // PDFs (base64 or url) are not counted: their pages are unknown without parsing them.
+    // A PDF by url or file id: its pages are not knowable here, and it counts nothing.
     if (block["title"].get_string().get(s) == SUCCESS) text.add(s);
     if (block["context"].get_string().get(s) == SUCCESS) text.add(s);
+  }
+
+  // A block of a type not modelled here (server tool results, search results, new types): the
+  // text of its string values, with images and documents nested in it counted as such.
+  // Encrypted content (a web search result's page) costs what its plain text would, about a
+  // token per four bytes; signatures cost nothing.
+  void any(element v, std::string_view key) {
+    std::string_view s;
+    switch (v.type()) {
+      case simdjson::dom::element_type::STRING:
+        if (v.get_string().get(s) != SUCCESS || key == "signature" || key == "type" || key == "id" ||
+            key == "tool_use_id") {
+          return;
+        }
+        if (key.starts_with("encrypted_")) extra += (s.size() + 3) / 4;
+        else text.add(s);
+        return;
+      case simdjson::dom::element_type::ARRAY:
+        for (element e : v.get_array()) any(e, key);
+        return;
+      case simdjson::dom::element_type::OBJECT: {
+        std::string_view type;
+        if (v["type"].get_string().get(type) == SUCCESS) {
+          if (type == "image") return image(v);
+          if (type == "document") return document(v);
+        }
+        for (auto field : v.get_object()) any(field.value, field.key);
+        return;
+      }
+      default:
+        return;
+    }
   }
 
   // A string, or an array of content blocks.
@@ -83,9 +118,9 @@ struct Tally {
       } else if (type == "thinking") {
         if (with_thinking && block["thinking"].get_string().get(s) == SUCCESS) text.add(s);
       } else if (type == "redacted_thinking") {
-        // Encrypted; what it costs is not knowable here, and older turns' thinking is dropped.
+        // Encrypted, and its cost is not knowable here.
       } else {
-        json(block);  // search results, server tool results, new block types: their JSON
+        any(block, {});
       }
     }
   }
@@ -109,8 +144,17 @@ std::optional<RequestTokens> estimate_request(std::string_view body) {
     fixed.extra += kToolsOverhead;
   }
   out.fixed = kRequestOverhead + fixed.tokens();
+  array edits;
+  if (doc["context_management"]["edits"].get_array().get(edits) == SUCCESS) {
+    for (element e : edits) {
+      out.edits_context = true;
+      std::string_view type;
+      if (e["type"].get_string().get(type) == SUCCESS && type.starts_with("clear_tool_uses")) out.clears_context = true;
+    }
+  }
 
-  // Thinking counts only in the last assistant turn: the API strips it from earlier ones.
+  // Thinking counts only in the last assistant turn. Many models drop earlier turns' thinking
+  // from the context; those that keep it make this estimate low, the safe side for a guard.
   std::size_t last_assistant = SIZE_MAX;
   std::size_t i = 0;
   for (element m : messages) {

@@ -140,5 +140,18 @@ TEST(UpstreamRequestHeaders, ASluiceKeyNeverReachesTheProvider) {
   EXPECT_NE(out.find("x-api-key: sk-provider"), std::string::npos);
 }
 
+TEST(UpstreamRequestHeaders, RequestsToSluiceItselfStayHere) {
+  bhttp::fields client;
+  client.set("X-Sluice-Context-Trim", "true");
+  client.set("x-sluice-anything", "1");
+  client.set("x-sluicex", "kept: not our prefix");
+  client.set("anthropic-version", "2023-06-01");
+  std::string out;
+  render_upstream_request_headers(client, "", out);
+  EXPECT_EQ(out.find("Context-Trim"), std::string::npos) << out;
+  EXPECT_EQ(out.find("x-sluice-anything"), std::string::npos) << out;
+  EXPECT_NE(out.find("x-sluicex"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace sluice::server

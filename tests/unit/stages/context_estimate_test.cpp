@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "stages/context/image_size.hpp"
+#include "stages/context/media_size.hpp"
 #include "stages/context/token_estimate.hpp"
 
 namespace sluice::stages::context {

@@ -1,10 +1,11 @@
+#include <regex>
 #include <string>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "stages/context/guard.hpp"
-#include "stages/context/image_size.hpp"
+#include "stages/context/media_size.hpp"
 #include "stages/context/model_table.hpp"
 #include "stages/context/request_tokens.hpp"
 #include "stages/context/token_estimate.hpp"
@@ -26,7 +27,12 @@ TEST(ModelTable, KnowsCurrentClaudeModels) {
   auto opus41 = t.window_for("claude-opus-4-1-20250805", "");
   ASSERT_TRUE(opus41);
   EXPECT_TRUE(opus41->counts_max_tokens);
-  EXPECT_FALSE(t.window_for("gpt-4o", ""));  // not in the table: not guarded
+  EXPECT_TRUE(t.window_for("claude-sonnet-4-20250514", "")->counts_max_tokens);
+  // Models this release does not know are not guarded, not given a guessed window: a newer
+  // model with Claude Code's max_tokens of 128000 must not be refused at 80K tokens.
+  EXPECT_FALSE(t.window_for("gpt-4o", ""));
+  EXPECT_FALSE(t.window_for("claude-opus-4-7", ""));
+  EXPECT_FALSE(t.window_for("claude-opus-5-5", ""));
 }
 
 TEST(ModelTable, TheBetaHeaderOpensTheMillionTokenWindow) {
@@ -74,15 +80,44 @@ TEST(Guard, MaxTokensCountsOnlyWhereTheModelCountsIt) {
   EXPECT_EQ(c.counted_output, 128'000u);
 }
 
-TEST(Guard, TheRefusalSaysTheEstimateAndTheLimit) {
-  auto c = check_request(260'000, 64'000, Window{200'000, true, false}, 0.15);
-  auto m = refusal_message("claude-opus-4-1", c, 0.15);
-  EXPECT_EQ(m.rfind("prompt is too long: ", 0), 0u) << m;  // the wording Claude Code reacts to
-  EXPECT_NE(m.find("260,000 input tokens"), std::string::npos) << m;
-  EXPECT_NE(m.find("64,000 max_tokens"), std::string::npos) << m;
-  EXPECT_NE(m.find("200,000"), std::string::npos) << m;
+// Claude Code reads the two numbers of a context overflow out of the message with this pattern
+// (its parsePromptTooLongTokenCounts), to size its compaction.
+const std::regex kClaudeCodePattern(R"(prompt is too long[^0-9]*(\d+)\s*tokens?\s*>\s*(\d+))", std::regex::icase);
+
+TEST(Guard, TheRefusalSpeaksTheApisWording) {
+  // The input alone is over: the API's "prompt is too long: N tokens > W maximum".
+  auto over = check_request(260'000, 64'000, Window{200'000, true, false}, 0.15);
+  EXPECT_TRUE(over.input_alone_over);
+  auto m = refusal_message("claude-opus-4-1", over, 0.15, true);
+  EXPECT_EQ(m.rfind("prompt is too long: 260000 tokens > 200000 maximum (", 0), 0u) << m;
+  std::smatch g;
+  ASSERT_TRUE(std::regex_search(m, g, kClaudeCodePattern)) << m;
+  EXPECT_EQ(g[1], "260000");
+  EXPECT_EQ(g[2], "200000");
   EXPECT_NE(m.find("claude-opus-4-1"), std::string::npos) << m;
-  EXPECT_NE(m.find("15%"), std::string::npos) << m;
+  EXPECT_NE(m.find("15% error margin"), std::string::npos) << m;
+  EXPECT_NE(m.find("x-sluice-context-trim: true"), std::string::npos) << m;
+  EXPECT_EQ(refusal_message("m", over, 0.15, false).find("x-sluice-context-trim"), std::string::npos);
+
+  // Only input + max_tokens is over: the API's other wording, which Claude Code answers by
+  // lowering max_tokens rather than compacting.
+  auto both = check_request(180'000, 64'000, Window{200'000, true, false}, 0.15);
+  EXPECT_FALSE(both.fits);
+  EXPECT_FALSE(both.input_alone_over);
+  auto b = refusal_message("claude-opus-4-1", both, 0.15, true);
+  EXPECT_EQ(b.rfind("input length and `max_tokens` exceed context limit: 180000 + 64000 > 200000, decrease input "
+                    "length or `max_tokens` and try again (",
+                    0),
+            0u)
+      << b;
+}
+
+TEST(Guard, CentralFitIsWhatTrimmingAimsFor) {
+  const Window w{1'000, false, false};
+  auto c = check_request(1'100, 0, w, 0.15);
+  EXPECT_TRUE(c.fits);           // within the margin: not refused
+  EXPECT_FALSE(c.central_fits);  // but a client that asked for trimming gets it trimmed
+  EXPECT_TRUE(check_request(1'000, 0, w, 0.15).central_fits);
 }
 
 // --- the request estimate ----------------------------------------------------------------
@@ -133,10 +168,66 @@ TEST(RequestTokens, ToolsAndImagesCount) {
   EXPECT_FALSE(estimate_request(R"({"messages":{}})"));
 }
 
+// A PDF of `pages` pages, base64.
+std::string pdf_base64(int pages) {
+  std::string pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Count " +
+                    std::to_string(pages) + " >> endobj\n";
+  for (int i = 0; i < pages; ++i) pdf += std::to_string(3 + i) + " 0 obj << /Type/Page /Parent 2 0 R >> endobj\n" + std::string(3000, 'x');
+  pdf += "%%EOF\n";
+  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < pdf.size(); i += 3) {
+    unsigned v = static_cast<unsigned char>(pdf[i]) << 16;
+    if (i + 1 < pdf.size()) v |= static_cast<unsigned char>(pdf[i + 1]) << 8;
+    if (i + 2 < pdf.size()) v |= static_cast<unsigned char>(pdf[i + 2]);
+    out += a[(v >> 18) & 63];
+    out += a[(v >> 12) & 63];
+    out += i + 1 < pdf.size() ? a[(v >> 6) & 63] : '=';
+    out += i + 2 < pdf.size() ? a[v & 63] : '=';
+  }
+  return out;
+}
+
+TEST(RequestTokens, PdfsCountTheirPagesWhereverTheyAre) {
+  const std::string pdf = pdf_base64(30);  // ~90 KB: the page objects straddle decode chunks
+  EXPECT_EQ(pdf_pages_from_base64(pdf), 30u);
+  const std::string doc = R"({"type":"document","source":{"type":"base64","media_type":"application/pdf","data":")" + pdf + R"("}})";
+  auto plain = estimate_request(R"({"messages":[{"role":"user","content":[)" + doc + "]}]}");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->messages[0], kMessageOverhead + 30 * kPdfPageTokens);
+  // The same PDF inside a server tool's result (web_fetch) counts the same, not as base64 text.
+  auto fetched = estimate_request(
+      R"({"messages":[{"role":"user","content":[{"type":"web_fetch_tool_result","tool_use_id":"srvtoolu_1","content":{"type":"web_fetch_result","url":"https://example.com/a.pdf","content":)" +
+      doc + "}}]}]}");
+  ASSERT_TRUE(fetched);
+  EXPECT_LT(fetched->messages[0], plain->messages[0] + 30);
+  EXPECT_GE(fetched->messages[0], plain->messages[0]);
+}
+
+TEST(RequestTokens, EncryptedContentCostsItsPlainSizeAndSignaturesNothing) {
+  const std::string blob(4000, 'Q');
+  auto e = estimate_request(R"({"messages":[{"role":"user","content":[{"type":"web_search_tool_result","content":[{"type":"web_search_result","title":"T","encrypted_content":")" +
+                            blob + R"("}]},{"type":"mystery","signature":")" + blob + R"("}]}]})");
+  ASSERT_TRUE(e);
+  EXPECT_GE(e->messages[0], 1000u);
+  EXPECT_LT(e->messages[0], 1010u);
+}
+
+TEST(RequestTokens, SeesContextEdits) {
+  auto none = estimate_request(R"({"messages":[]})");
+  EXPECT_FALSE(none->edits_context);
+  auto thinking = estimate_request(R"({"messages":[],"context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]}})");
+  EXPECT_TRUE(thinking->edits_context);
+  EXPECT_FALSE(thinking->clears_context);
+  auto tools = estimate_request(R"({"messages":[],"context_management":{"edits":[{"type":"clear_tool_uses_20250919"}]}})");
+  EXPECT_TRUE(tools->clears_context);
+}
+
 // --- trimming ----------------------------------------------------------------------------
 
 // u0 "start"; a1 tool_use t1; u2 tool_result t1; a3 text; u4 "next"; a5 tool_use t2;
-// u6 tool_result t2 + text; a7 text; u8 "last". Cuts may fall before u4 and u8 only.
+// u6 tool_result t2 + text; a7 text; u8 "last". Cuts may fall before u4 and u8 (everything
+// before goes), or before a3, a5 and a7 (u0 stays).
 std::string conversation() {
   const std::string pad(400, 'w');
   auto text = [&](const char* role, const char* t) {
@@ -186,15 +277,68 @@ TEST(Trim, DropsWholeTurnsAndKeepsToolPairs) {
 TEST(Trim, NeverCutsBetweenAToolUseAndItsResult) {
   std::string body = conversation();
   auto e = estimate_request(body);
-  // Room for everything from u6 on, but u6 answers t2 in a5, and u5 is an assistant turn: the
-  // only cut that fits is before u8.
-  const std::uint64_t from6 = e->fixed + e->messages[6] + e->messages[7] + e->messages[8];
+  // Room for the prompt and the last two messages. u6 answers t2 in a5, so no cut before u6;
+  // the cut before a7 keeps the prompt u0: [u0, a7, u8].
   Check c;
-  c.window = Window{static_cast<std::int64_t>(from6), false, false};
+  c.window = Window{static_cast<std::int64_t>(e->fixed + e->messages[0] + e->messages[7] + e->messages[8]), false, false};
   auto t = trim_oldest_turns(body, *e, c);
   ASSERT_TRUE(t);
-  EXPECT_EQ(t->dropped, 8u);
-  EXPECT_EQ(message_count(body), 1u);
+  EXPECT_EQ(t->dropped, 6u);
+  auto v = json::parse(body);
+  const auto& msgs = v.at("messages").as_array();
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_NE(std::string(msgs[0].at("content").as_string()).find("start"), std::string::npos);
+  EXPECT_EQ(msgs[1].at("role"), "assistant");
+}
+
+// Claude Code's shape: the prompt, its role:"system" environment message, then one long loop
+// of tool calls and results — no plain user turn to cut before.
+TEST(Trim, AnAgenticLoopKeepsItsPromptAndSystemMessages) {
+  const std::string pad(800, 'w');
+  std::string body = R"({"messages":[{"role":"user","content":"fix the build"},)"
+                     R"({"role":"system","content":[{"type":"text","text":"# Environment","cache_control":{"type":"ephemeral"}}]})";
+  for (int i = 1; i <= 3; ++i) {
+    const std::string id = "t" + std::to_string(i);
+    body += R"(,{"role":"assistant","content":[{"type":"tool_use","id":")" + id + R"(","name":"Bash","input":{"c":"make"}}]})";
+    body += R"(,{"role":"user","content":[{"type":"tool_result","tool_use_id":")" + id + R"(","content":")" + pad + R"("}]})";
+  }
+  body += "]}";
+  auto e = estimate_request(body);
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->messages.size(), 8u);
+  Check c;
+  c.window = Window{static_cast<std::int64_t>(e->fixed + e->messages[0] + e->messages[1] + e->messages[6] + e->messages[7]),
+                    false, false};
+  auto t = trim_oldest_turns(body, *e, c);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->dropped, 4u);  // the first two tool rounds
+  auto v = json::parse(body);
+  const auto& msgs = v.at("messages").as_array();
+  ASSERT_EQ(msgs.size(), 4u);
+  EXPECT_EQ(msgs[0].at("content"), "fix the build");
+  EXPECT_EQ(msgs[1].at("role"), "system");
+  EXPECT_EQ(msgs[2].at("content").as_array()[0].at("id"), "t3");
+  EXPECT_EQ(msgs[3].at("content").as_array()[0].at("tool_use_id"), "t3");
+}
+
+TEST(Trim, SystemMessagesOfTheDroppedRangeFollowTheFirstKeptUserTurn) {
+  const std::string pad(800, 'w');
+  std::string body = R"({"messages":[{"role":"user","content":"old )" + pad + R"("},{"role":"system","content":"env"},)"
+                     R"({"role":"assistant","content":"old answer )" + pad + R"("},{"role":"user","content":"new question"},)"
+                     R"({"role":"assistant","content":"new answer"},{"role":"user","content":"last"}]})";
+  auto e = estimate_request(body);
+  Check c;
+  c.window = Window{static_cast<std::int64_t>(e->fixed + e->messages[1] + e->messages[3] + e->messages[4] + e->messages[5]),
+                    false, false};
+  auto t = trim_oldest_turns(body, *e, c);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->dropped, 2u);
+  auto v = json::parse(body);
+  const auto& msgs = v.at("messages").as_array();
+  ASSERT_EQ(msgs.size(), 4u);
+  EXPECT_EQ(msgs[0].at("content"), "new question");
+  EXPECT_EQ(msgs[1].at("content"), "env");
+  EXPECT_EQ(msgs[3].at("content"), "last");
 }
 
 TEST(Trim, GivesUpWhenNothingFitsAndLeavesTheBodyAlone) {

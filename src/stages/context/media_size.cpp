@@ -1,4 +1,4 @@
-#include "stages/context/image_size.hpp"
+#include "stages/context/media_size.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,10 +19,12 @@ int b64_value(char c) {
   return -1;
 }
 
-// Decodes up to `max` bytes of the start of `in`, stopping at padding or a bad character.
-std::string decode_prefix(std::string_view in, std::size_t max) {
+// Decodes `in` in chunks of up to `chunk` bytes, handing each to `sink` (which returns false to
+// stop); stops at padding or a character outside the alphabet. Line breaks are skipped.
+template <class Sink>
+void decode_chunks(std::string_view in, std::size_t chunk, Sink&& sink) {
   std::string out;
-  out.reserve(std::min(max, in.size() / 4 * 3 + 3));
+  out.reserve(std::min(chunk, in.size() / 4 * 3 + 3));
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
@@ -34,9 +36,21 @@ std::string decode_prefix(std::string_view in, std::size_t max) {
     if (bits >= 8) {
       bits -= 8;
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-      if (out.size() >= max) break;
+      if (out.size() >= chunk) {
+        if (!sink(std::string_view(out))) return;
+        out.clear();
+      }
     }
   }
+  if (!out.empty()) sink(std::string_view(out));
+}
+
+std::string decode_prefix(std::string_view in, std::size_t max) {
+  std::string out;
+  decode_chunks(in, max, [&](std::string_view c) {
+    out.assign(c);
+    return false;
+  });
   return out;
 }
 
@@ -109,6 +123,35 @@ std::uint64_t image_tokens(PixelSize size) {
     h *= f;
   }
   return static_cast<std::uint64_t>(std::ceil(std::max(1.0, w * h / 750)));
+}
+
+std::uint64_t pdf_pages_from_base64(std::string_view base64) {
+  // "/Type /Page" with any whitespace (or none) before "/Page", not followed by "s". A match
+  // may straddle two chunks: the unexamined tail of each chunk is carried into the next.
+  std::uint64_t pages = 0;
+  std::string carry;
+  decode_chunks(base64, 64 * 1024, [&](std::string_view chunk) {
+    const std::string text = carry + std::string(chunk);
+    std::size_t carry_from = 0;
+    for (std::size_t at = 0;;) {
+      at = text.find("/Type", at);
+      if (at == std::string::npos) {
+        carry_from = text.size() > 4 ? text.size() - 4 : 0;  // room for a partial "/Typ"
+        break;
+      }
+      std::size_t i = at + 5;
+      while (i < text.size() && (text[i] == ' ' || text[i] == '\r' || text[i] == '\n' || text[i] == '\t')) ++i;
+      if (i + 6 > text.size()) {
+        carry_from = at;  // cut by the chunk's end: examined again with the next one
+        break;
+      }
+      if (text.compare(i, 5, "/Page") == 0 && text[i + 5] != 's') ++pages;
+      at += 5;
+    }
+    carry = text.substr(carry_from);
+    return true;
+  });
+  return pages;
 }
 
 }  // namespace sluice::stages::context
