@@ -1,6 +1,8 @@
 // Fuzzes the long-context guard (src/stages/context/) on arbitrary bytes taken as a request body.
-//   - TextFeatures/estimate never crash, and the estimate of a concatenation is within a few
-//     tokens of the sum of the parts' (features change only at the seam, even in invalid UTF-8);
+//   - TextFeatures/estimate never crash, the estimate of a concatenation is within a few tokens
+//     of the sum of the parts' (features change only at the seam, even in invalid UTF-8), and
+//     no text costs more than 1.2 tokens per ASCII byte and two per other byte, plus one (the
+//     bound the gateway relies on to skip it);
 //   - image_size_from_base64 never crashes, and a size it returns is non-zero;
 //   - estimate_request never crashes; when it succeeds, its total is the sum of its parts;
 //   - trim_oldest_turns, for every window, either leaves the body untouched or produces valid
@@ -111,6 +113,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const double a = static_cast<double>(estimate_tokens(whole));
   const double b = static_cast<double>(estimate_tokens(left));
   if (a > b + 16 || b > a + 16) fail("splitting a text changed its estimate by more than the seam");
+  // The gateway skips the estimate when 1.2 tokens per ASCII byte and two per other byte fit
+  // the window (ContextGuard::may_overflow).
+  std::size_t high = 0;
+  for (std::size_t i = 0; i < size; ++i) high += data[i] >> 7;
+  if (a > 1.2 * static_cast<double>(size - high) + 2.0 * static_cast<double>(high) + 1) {
+    fail("the estimate exceeds 1.2 tokens per ASCII byte and two per other byte");
+  }
 
   if (auto s = image_size_from_base64(body); s && (s->width == 0 || s->height == 0)) fail("zero image size");
 

@@ -178,6 +178,13 @@ std::optional<Error> Accounting::authenticate(const http::Request& req, Charge& 
   return std::nullopt;
 }
 
+bool Accounting::limits_tokens(const Charge& c) const {
+  if (!c.key) return false;
+  if (c.key->limits.tpm) return true;
+  const keys::ProjectRecord* project = c.snapshot->project(c.key->project);
+  return project && project->limits.tpm;
+}
+
 std::optional<Error> Accounting::admit(std::int64_t tokens, Charge& c, Headers& headers) {
   if (!c.key) return std::nullopt;  // passthrough: the provider's own limits apply
   const keys::ProjectRecord* project = c.snapshot->project(c.key->project);

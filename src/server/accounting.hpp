@@ -60,6 +60,8 @@ class Accounting {
   // Budgets, then limits, for a request estimated at `tokens`; on refusal, the error (402, 429
   // or 400 for a request larger than a TPM limit) and the headers that explain it.
   std::optional<Error> admit(std::int64_t tokens, Charge& c, Headers& headers);
+  // Whether admit() will use its token count: a TPM limit applies to the key or its project.
+  bool limits_tokens(const Charge& c) const;
 
   struct Outcome {
     std::string request_id, model, provider, error;

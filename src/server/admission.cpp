@@ -37,21 +37,32 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   const std::int64_t max_tokens = info.value().max_tokens;
 
   // The input estimate serves the context guard, the TPM reservation (settled with the real
-  // count at the end) and a local count_tokens answer.
-  auto estimate = stages::context::estimate_request(req.msg.body());
+  // count at the end) and a local count_tokens answer. It reads every byte of the prompt
+  // (~0.2 ms for a typical Claude Code request), so it runs only when one of them needs it.
+  std::string betas;
+  for (auto [it, end] = req.msg.equal_range("anthropic-beta"); it != end; ++it) {
+    if (!betas.empty()) betas += ',';
+    betas.append(it->value().data(), it->value().size());
+  }
+  const bool guard = messages && context_.may_overflow(req.msg.body(), ex.model, max_tokens, betas);
+  std::optional<stages::context::RequestTokens> estimate;
+  if (!messages || guard || accounting_->limits_tokens(ex.charge)) {
+    estimate = stages::context::estimate_request(req.msg.body());
+  }
   ex.charge.input_estimate = estimate ? estimate->total() : (req.msg.body().size() + 3) / 4;
   if (!messages) ex.local_count = ex.charge.input_estimate;
   // The guard first: a request that cannot fit is refused before it takes a rate-limit slot,
   // and a trimmed one reserves what it will really send.
-  if (messages && estimate) {
-    if (auto e = guard_context(req, ex, *estimate, max_tokens)) {
+  if (guard && estimate) {
+    if (auto e = guard_context(req, ex, *estimate, max_tokens, betas)) {
       co_await reply_error(req, w, ex, *e);
       co_return false;
     }
   }
   const std::int64_t input = static_cast<std::int64_t>(ex.charge.input_estimate);
   const std::int64_t reserve = !messages ? 0 : max_tokens > INT64_MAX - input ? INT64_MAX : input + max_tokens;
-  if (estimate && estimate->edits_context) ex.charge.input_estimate = 0;  // the API edits the prompt: no ratio
+  // The estimate-ratio metric takes real estimates only, of prompts the API does not edit.
+  if (!estimate || estimate->edits_context) ex.charge.input_estimate = 0;
   if (auto e = accounting_->admit(reserve, ex.charge, ex.extra_headers)) {
     co_await reply_error(req, w, ex, *e);
     co_return false;
@@ -88,13 +99,8 @@ std::optional<Error> Gateway::redact_body(http::Request& req, Exchange& ex) {
 }
 
 std::optional<Error> Gateway::guard_context(http::Request& req, Exchange& ex,
-                                            const stages::context::RequestTokens& estimate, std::int64_t max_tokens) {
-  // Every anthropic-beta line counts (they are all forwarded upstream).
-  std::string betas;
-  for (auto [it, end] = req.msg.equal_range("anthropic-beta"); it != end; ++it) {
-    if (!betas.empty()) betas += ',';
-    betas.append(it->value().data(), it->value().size());
-  }
+                                            const stages::context::RequestTokens& estimate, std::int64_t max_tokens,
+                                            const std::string& betas) {
   auto trim = req.msg["x-sluice-context-trim"];
   auto v = context_.apply(req.msg.body(), estimate, ex.model, max_tokens, betas, ex.charge.project(),
                           {trim.data(), trim.size()});

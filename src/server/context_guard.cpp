@@ -30,6 +30,26 @@ bool ContextGuard::trim_for(const std::string& project, std::string_view header)
   return trim_;
 }
 
+bool ContextGuard::may_overflow(std::string_view body, std::string_view model, std::int64_t max_tokens,
+                                std::string_view betas) const {
+  if (!enabled_) return false;
+  auto window = table_.window_for(model, betas);
+  if (!window) return false;
+  // A PDF's cost does not follow from its bytes.
+  if (body.find("\"document\"") != std::string_view::npos) return true;
+  std::uint64_t images = 0;
+  for (auto at = body.find("\"image\""); at != std::string_view::npos; at = body.find("\"image\"", at + 7)) ++images;
+  // The estimate gives at most 1.2 tokens per ASCII byte ("a.a.a.") and two per other byte (a
+  // lone accented letter); fuzz/context_fuzz.cpp checks it. The loop vectorises: ~10 GB/s.
+  std::uint64_t high = 0;
+  for (char c : body) high += static_cast<unsigned char>(c) >> 7;
+  const double bound = 1.2 * static_cast<double>(body.size() - high) + 2.0 * static_cast<double>(high) +
+                       1600.0 * static_cast<double>(images) + static_cast<double>(ctx::kToolsOverhead + ctx::kRequestOverhead);
+  auto check = ctx::check_request(static_cast<std::uint64_t>(bound), max_tokens, *window, margin_);
+  // Trimming aims at the central estimate: the bound must fit without the margin then.
+  return !check.central_fits;
+}
+
 ContextGuard::Verdict ContextGuard::apply(std::string& body, const ctx::RequestTokens& estimate,
                                           std::string_view model, std::int64_t max_tokens, std::string_view betas,
                                           const std::string& project, std::string_view trim_header) const {

@@ -36,6 +36,14 @@ class ContextGuard {
                 std::int64_t max_tokens, std::string_view betas, const std::string& project,
                 std::string_view trim_header) const;
 
+  // False when the request cannot overflow whatever its text: its model is not guarded, or a
+  // bound on any estimate of `body` (1.2 tokens per ASCII byte and two per other byte, the most
+  // the estimate gives, plus the most each image costs; a document bounds nothing) plus
+  // max_tokens fits its window — centrally, as trimming aims. Then the estimate (0.5 GB/s) is
+  // skipped: a 100 KB ASCII body never needs it for a 200K window.
+  bool may_overflow(std::string_view body, std::string_view model, std::int64_t max_tokens,
+                    std::string_view betas) const;
+
   bool count_locally() const { return count_locally_; }
   double margin() const { return margin_; }
   const stages::context::ModelTable& table() const { return table_; }

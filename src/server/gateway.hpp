@@ -74,8 +74,9 @@ class Gateway {
   // false when it was answered locally.
   net::awaitable<bool> admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex, bool messages);
   std::optional<Error> redact_body(http::Request& req, Exchange& ex);
+  // `betas`: every anthropic-beta line of the request, joined by commas.
   std::optional<Error> guard_context(http::Request& req, Exchange& ex, const stages::context::RequestTokens& estimate,
-                                     std::int64_t max_tokens);
+                                     std::int64_t max_tokens, const std::string& betas);
   // Answers count_tokens with sluice's estimate (ex.local_count); `reason` goes to metrics.
   net::awaitable<void> answer_count_locally(http::Request& req, http::ResponseWriter& w, Exchange& ex,
                                             std::string_view reason);
