@@ -1,0 +1,86 @@
+#pragma once
+// OpenAI Chat Completions stream -> Anthropic Messages stream (issue: translation, the Claude
+// Code path; wire-protocols.md §6.5, pitfalls §6.8). Upstream SSE bytes in, Anthropic SSE bytes
+// out, event by event:
+//   - one message_start (input tokens: sluice's estimate until the real count arrives);
+//   - reasoning (`reasoning_content`, as DeepSeek, Qwen and vLLM stream it) as a thinking
+//     block, content as a text block, live, blocks opened in index order;
+//   - tool calls keyed strictly by their OpenAI index, arguments buffered and each call sent
+//     as one contiguous tool_use block when the answer ends, so interleaved fragments of
+//     parallel calls cannot interleave blocks, and arguments that are empty or not JSON
+//     become {} instead of reaching the client as a string;
+//   - the finish reason held until the usage arrives (`[DONE]`, or a clean end of the body
+//     after a finish reason), then message_delta with the cumulative usage and message_stop;
+//   - an error chunk as an Anthropic `event: error`.
+// A body that ends before any finish reason produces nothing more: the relay reports the broken
+// stream (a broken stream never looks finished). One per stream; not thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stream/sse_parser.hpp"
+#include "translate/names.hpp"
+
+namespace sluice::translate {
+
+struct StreamOptions {
+  std::string model;                 // the model the client asked for (echoed back)
+  std::uint64_t input_estimate = 0;  // message_start's input tokens, and the fallback count
+  const ToolNames* tools = nullptr;  // names to map back; null = none were mapped
+};
+
+// Anthropic stop_reason for an OpenAI finish_reason (`had_tools`: tool calls were made).
+std::string_view stop_reason_for(std::string_view finish_reason, bool had_tools);
+// Anthropic error type for an OpenAI error's `type` / `code`.
+std::string_view anthropic_error_type(std::string_view openai_type, std::string_view code);
+
+class ChatToMessagesStream {
+ public:
+  explicit ChatToMessagesStream(StreamOptions options);
+
+  // Upstream bytes, in any chunking; complete Anthropic events are appended to `out`.
+  void feed(std::string_view bytes, std::string& out);
+  // The upstream body ended cleanly: the final events, when the answer had finished.
+  void finish(std::string& out);
+
+  bool done() const { return done_; }      // message_stop or an error event was produced
+  bool failed() const { return failed_; }  // ... an error event
+
+ private:
+  struct Tool {
+    std::uint64_t openai_index = 0;
+    std::string id, name, arguments;
+  };
+  enum class Block { None, Thinking, Text };
+
+  void on_data(std::string_view data, std::string& out);
+  void start(std::string_view upstream_id, std::string& out);
+  void open(Block kind, std::string& out);
+  void close(std::string& out);
+  void delta(std::string_view delta_type, std::string_view field, std::string_view text, std::string& out);
+  void end(std::string& out);
+  void error(std::string_view type, std::string_view message, std::string& out);
+
+  struct Sink final : stream::SseSink {
+    ChatToMessagesStream* self = nullptr;
+    std::string* out = nullptr;
+    void on_event(const stream::SseEvent& ev) override { self->on_data(ev.data, *out); }
+  };
+
+  StreamOptions options_;
+  stream::SseParser parser_;
+  bool started_ = false;
+  bool done_ = false;
+  bool failed_ = false;
+  Block open_ = Block::None;
+  std::uint64_t next_index_ = 0;
+  std::vector<Tool> tools_;
+  std::string finish_reason_;
+  std::optional<std::uint64_t> prompt_tokens_, completion_tokens_, cached_tokens_, cache_write_tokens_;
+  std::uint64_t output_bytes_ = 0;  // for an output estimate when no usage comes
+};
+
+}  // namespace sluice::translate
