@@ -69,10 +69,17 @@ void validate(const Config& cfg) {
     throw ConfigError("alerts.webhook_url: expected an http:// or https:// URL");
   }
   if (cfg.providers.empty()) throw ConfigError("providers: at least one provider is required");
+  for (std::size_t i = 0; i < cfg.routes.size(); ++i) {
+    bool known = false;
+    for (const auto& p : cfg.providers) known = known || p.name == cfg.routes[i].provider;
+    if (!known) {
+      throw ConfigError("routes[" + std::to_string(i) + "].provider: no provider named '" + cfg.routes[i].provider + "'");
+    }
+  }
   for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
     const auto& p = cfg.providers[i];
     std::string where = "providers[" + std::to_string(i) + "]";
-    if (p.kind == ProviderKind::Anthropic) {
+    if (p.kind == ProviderKind::Anthropic || p.kind == ProviderKind::OpenAI) {
       if (!(p.base_url.starts_with("http://") || p.base_url.starts_with("https://"))) {
         throw ConfigError(where + ".base_url: expected an http:// or https:// URL, got '" + p.base_url + "'");
       }

@@ -29,6 +29,8 @@ struct Timeouts {
 
 enum class ProviderKind {
   Anthropic,  // an Anthropic Messages API (api.anthropic.com or compatible)
+  OpenAI,     // an OpenAI Chat Completions server (DeepSeek, Qwen, Kimi, vLLM, llama.cpp...);
+              // base_url includes the API's version path, as OPENAI_BASE_URL does (".../v1")
   Mock,       // the built-in `sluice mock`, run inside the gateway process
 };
 
@@ -157,6 +159,18 @@ struct RedactionConfig {
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> projects;
 };
 
+// Where a model's requests go (issue: translation and routing). The first route whose model
+// glob matches (and whose projects include the caller's, when it lists any) wins. With no
+// routes every request goes to the first provider with its model unchanged; with routes, a
+// model no route serves is refused with 404 not_found_error.
+struct RouteConfig {
+  std::string model;            // model id or glob, as clients send it
+  std::string provider;         // a provider's name
+  std::string upstream_model;   // the model name sent upstream; empty = the client's
+  std::optional<std::int64_t> max_tokens;  // a cap on max_tokens (the upstream's output limit)
+  std::vector<std::string> projects;       // only for these projects; empty = everyone
+};
+
 // The long-context guard (stages/context): context windows per model in front of the built-in
 // table, the estimator's error allowance, trimming, and where count_tokens is answered.
 struct ContextWindowConfig {
@@ -192,6 +206,7 @@ struct Config {
   std::string access_log = "-";  // "-" = stdout, "" = off, else a file path (appended)
   std::string data_dir = "./sluice-data";
   std::vector<ProviderConfig> providers{ProviderConfig{}};
+  std::vector<RouteConfig> routes;
   MockSettings mock;
   AuthConfig auth;
   AdminConfig admin;

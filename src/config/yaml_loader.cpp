@@ -64,7 +64,8 @@ class Section {
 ProviderKind parse_kind(const std::string& s, const std::string& path) {
   if (s == "anthropic") return ProviderKind::Anthropic;
   if (s == "mock") return ProviderKind::Mock;
-  throw ConfigError(path + ": unknown provider kind '" + s + "' (expected anthropic or mock)");
+  if (s == "openai") return ProviderKind::OpenAI;
+  throw ConfigError(path + ": unknown provider kind '" + s + "' (expected anthropic, openai or mock)");
 }
 
 ProviderConfig parse_provider(const YAML::Node& node, const std::string& path) {
@@ -216,6 +217,27 @@ void parse_redaction(Section& top, Config& cfg) {
   }
 }
 
+void parse_routes(const YAML::Node& node, std::vector<RouteConfig>& out) {
+  if (!node || node.IsNull()) return;
+  if (!node.IsSequence()) throw ConfigError("routes: expected a list");
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::string path = "routes[" + std::to_string(i) + "]";
+    Section r(node[i], path);
+    RouteConfig route;
+    r.read("model", route.model);
+    r.read("provider", route.provider);
+    r.read("upstream_model", route.upstream_model);
+    r.read("max_tokens", route.max_tokens);
+    if (auto projects = r.get("projects"); projects && !projects.IsNull()) {
+      if (!projects.IsSequence()) throw ConfigError(path + ".projects: expected a list of project names");
+      for (const auto& p : projects) route.projects.push_back(p.as<std::string>());
+    }
+    if (route.model.empty() || route.provider.empty()) throw ConfigError(path + ": model and provider are required");
+    if (route.max_tokens && *route.max_tokens < 1) throw ConfigError(path + ".max_tokens: must be at least 1");
+    out.push_back(std::move(route));
+  }
+}
+
 void parse_context(Section& top, Config& cfg) {
   auto& ctx = cfg.context;
   Section c(top.get("context"), "context");
@@ -334,6 +356,7 @@ Config parse_config(const std::string& yaml_text, const EnvLookup& env) {
       cfg.providers.push_back(parse_provider(providers[i], "providers[" + std::to_string(i) + "]"));
     }
   }
+  parse_routes(top.get("routes"), cfg.routes);
   {
     Section m(top.get("mock"), "mock");
     m.read("tokens_per_second", cfg.mock.tokens_per_second);

@@ -256,7 +256,7 @@ void Accounting::release(Charge& c, std::string_view model) {
   c.usage = c.body_usage ? *c.body_usage : c.stream.usage();
   c.admitted.settle(static_cast<double>(c.usage.total_tokens()));
   if (!c.metered) return;
-  c.cost_micros = prices_.cost_micros(model, c.usage).value_or(0);
+  c.cost_micros = prices_.cost_micros(c.price_model.empty() ? model : std::string_view(c.price_model), c.usage).value_or(0);
   if (c.key) {
     budgets_.charge("p:" + c.key->project, c.cost_micros);
     budgets_.charge("k:" + c.key->id, c.cost_micros);

@@ -48,6 +48,7 @@ class Accounting {
     int redactions = 0;
     std::string redaction_types;  // "type:count,..."
     std::uint64_t input_estimate = 0;  // sluice's estimate of the input tokens (0 = none)
+    std::string price_model;  // the model priced, when a route serves another than the client's
     // Set by release(): the final usage and its cost.
     bool released = false;
     stages::meter::Usage usage;

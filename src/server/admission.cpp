@@ -1,6 +1,7 @@
 // The admission phase of a model request (POST /v1/messages and count_tokens): validation, the
 // token estimate, budgets and rate limits, secret redaction and the long-context guard — each
 // refusal answered in the Anthropic dialect before anything goes upstream.
+#include <algorithm>
 #include <cstdint>
 
 #include <boost/beast/http/string_body.hpp>
@@ -36,6 +37,21 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   ex.stream = info.value().stream;
   const std::int64_t max_tokens = info.value().max_tokens;
 
+  // The route: which provider serves this model for this project, under which name.
+  auto choice = router_.route(ex.model, ex.charge.project());
+  if (!choice) {
+    Error e{ErrorKind::NotFound, "model: " + ex.model + " is not served by this gateway", {}};
+    co_await reply_error(req, w, ex, e);
+    co_return false;
+  }
+  ex.provider_for_route = choice->provider.empty() ? providers_.front().get() : provider_named(choice->provider);
+  ex.upstream_model = std::move(choice->upstream_model);
+  ex.max_tokens_cap = choice->max_tokens;
+  if (!ex.upstream_model.empty()) ex.charge.price_model = ex.upstream_model;
+  // The window that matters is the upstream model's.
+  const std::string& guarded_model = ex.upstream_model.empty() ? ex.model : ex.upstream_model;
+  const std::int64_t sent_max_tokens = ex.max_tokens_cap ? std::min(max_tokens, *ex.max_tokens_cap) : max_tokens;
+
   // The input estimate serves the context guard, the TPM reservation (settled with the real
   // count at the end) and a local count_tokens answer. It reads every byte of the prompt
   // (~0.2 ms for a typical Claude Code request), so it runs only when one of them needs it.
@@ -44,7 +60,7 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
     if (!betas.empty()) betas += ',';
     betas.append(it->value().data(), it->value().size());
   }
-  const bool guard = messages && context_.may_overflow(req.msg.body(), ex.model, max_tokens, betas);
+  const bool guard = messages && context_.may_overflow(req.msg.body(), guarded_model, sent_max_tokens, betas);
   std::optional<stages::context::RequestTokens> estimate;
   if (!messages || guard || accounting_->limits_tokens(ex.charge)) {
     estimate = stages::context::estimate_request(req.msg.body());
@@ -54,7 +70,7 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   // The guard first: a request that cannot fit is refused before it takes a rate-limit slot,
   // and a trimmed one reserves what it will really send.
   if (guard && estimate) {
-    if (auto e = guard_context(req, ex, *estimate, max_tokens, betas)) {
+    if (auto e = guard_context(req, ex, *estimate, guarded_model, sent_max_tokens, betas)) {
       co_await reply_error(req, w, ex, *e);
       co_return false;
     }
@@ -67,8 +83,9 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
     co_await reply_error(req, w, ex, *e);
     co_return false;
   }
-  if (!messages && context_.count_locally()) {
-    co_await answer_count_locally(req, w, ex, "configured");
+  if (!messages && (context_.count_locally() || ex.provider_for_route->speaks_openai())) {
+    // OpenAI-compatible servers have no count_tokens: the estimate is the answer.
+    co_await answer_count_locally(req, w, ex, context_.count_locally() ? "configured" : "no_upstream_endpoint");
     co_return false;
   }
   // count_tokens carries the same prompt as the request it sizes: it is redacted the same way.
@@ -99,10 +116,10 @@ std::optional<Error> Gateway::redact_body(http::Request& req, Exchange& ex) {
 }
 
 std::optional<Error> Gateway::guard_context(http::Request& req, Exchange& ex,
-                                            const stages::context::RequestTokens& estimate, std::int64_t max_tokens,
-                                            const std::string& betas) {
+                                            const stages::context::RequestTokens& estimate, const std::string& model,
+                                            std::int64_t max_tokens, const std::string& betas) {
   auto trim = req.msg["x-sluice-context-trim"];
-  auto v = context_.apply(req.msg.body(), estimate, ex.model, max_tokens, betas, ex.charge.project(),
+  auto v = context_.apply(req.msg.body(), estimate, model, max_tokens, betas, ex.charge.project(),
                           {trim.data(), trim.size()});
   ex.charge.input_estimate = v.input;
   const std::string_view rule = v.rule ? std::string_view(v.rule->pattern) : std::string_view("none");

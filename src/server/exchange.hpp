@@ -2,6 +2,7 @@
 // Per-request state of the gateway, owned by the handler's coroutine frame (Pingora's CTX),
 // and the outcome of relaying one upstream stream.
 
+#include <memory>
 #include <optional>
 
 #include <boost/asio/steady_timer.hpp>
@@ -9,6 +10,8 @@
 
 #include "server/accounting.hpp"
 #include "server/gateway.hpp"
+#include "translate/chat_stream.hpp"
+#include "translate/names.hpp"
 
 namespace sluice::server {
 
@@ -27,6 +30,18 @@ struct Gateway::Exchange {
   Accounting::Headers extra_headers;  // sent with sluice's own error (rate-limit details)
   Accounting::Headers response_headers;  // sent with every response (x-sluice-context-trimmed)
   std::optional<std::uint64_t> local_count;  // count_tokens: sluice's estimate, if the upstream cannot answer
+  // The route (server/routing.hpp): the provider of the first hop, the model it is asked for
+  // (empty: the client's) and a cap on max_tokens.
+  upstream::Provider* provider_for_route = nullptr;
+  std::string upstream_model;
+  std::optional<std::int64_t> max_tokens_cap;
+  // The current attempt speaks OpenAI: the tool names of its translated request, and the
+  // stream translator of its answer (new for every attempt).
+  struct Translation {
+    translate::ToolNames tools;
+    std::unique_ptr<translate::ChatToMessagesStream> stream;
+  };
+  std::optional<Translation> translation;
   Accounting::Charge charge;        // who pays, the reservation, the meter
   std::optional<http::Clock::time_point> upstream_start;  // the first upstream attempt was sent
   // What to cancel when the client goes away: the response being relayed, the connection of

@@ -43,6 +43,7 @@ Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
       accounting_(std::make_unique<Accounting>(cfg, deps_.clock)),
       redaction_(cfg.redaction),
       context_(cfg.context),
+      router_(cfg.routes),
       admin_key_(cfg.admin.key),
       admin_pool_(std::make_unique<net::thread_pool>(1)) {
   for (const auto& p : cfg.providers) {

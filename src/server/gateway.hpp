@@ -20,6 +20,7 @@
 #include "server/accounting.hpp"
 #include "server/context_guard.hpp"
 #include "server/redaction.hpp"
+#include "server/routing.hpp"
 #include "upstream/provider.hpp"
 
 namespace sluice::server {
@@ -60,6 +61,9 @@ class Gateway {
                                   http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
   net::awaitable<bool> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                   http::ResponseWriter& w, Exchange& ex);
+  // An OpenAI upstream's whole answer, as an Anthropic Message or error (translate/chat_response).
+  net::awaitable<bool> relay_translated_body(const http::Request& req, upstream::UpstreamResponse& res,
+                                             http::ResponseWriter& w, Exchange& ex);
   net::awaitable<void> reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e);
   // sluice's error response for `e` with what the exchange knows: attempts, spent retries,
   // retry-after, Allow.
@@ -76,7 +80,7 @@ class Gateway {
   std::optional<Error> redact_body(http::Request& req, Exchange& ex);
   // `betas`: every anthropic-beta line of the request, joined by commas.
   std::optional<Error> guard_context(http::Request& req, Exchange& ex, const stages::context::RequestTokens& estimate,
-                                     std::int64_t max_tokens, const std::string& betas);
+                                     const std::string& model, std::int64_t max_tokens, const std::string& betas);
   // Answers count_tokens with sluice's estimate (ex.local_count); `reason` goes to metrics.
   net::awaitable<void> answer_count_locally(http::Request& req, http::ResponseWriter& w, Exchange& ex,
                                             std::string_view reason);
@@ -90,6 +94,7 @@ class Gateway {
   std::unique_ptr<Accounting> accounting_;
   Redaction redaction_;
   ContextGuard context_;
+  Router router_;
   std::string admin_key_;
   std::unique_ptr<net::thread_pool> admin_pool_;  // one thread for the admin API's store work
 };

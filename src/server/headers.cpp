@@ -101,6 +101,37 @@ void render_upstream_request_headers(const bhttp::fields& client, std::string_vi
   if (!provider_key.empty()) http::append_field(out, "x-api-key", provider_key);
 }
 
+void render_openai_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out) {
+  HopByHop hop(client);
+  for (const auto& f : client) {
+    switch (f.name()) {
+      case bhttp::field::host:
+      case bhttp::field::content_length:
+      case bhttp::field::content_type:
+      case bhttp::field::expect:
+      case bhttp::field::accept_encoding:
+      case bhttp::field::accept:
+      case bhttp::field::authorization:
+        continue;
+      case bhttp::field::unknown: {
+        auto name = name_of(f);
+        if (iequals(name, "x-api-key") || iequals(name.substr(0, 10), "anthropic-") ||
+            iequals(name.substr(0, 9), "x-sluice-")) {
+          continue;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (hop.is(f)) continue;
+    http::append_field(out, name_of(f), value_of(f));
+  }
+  http::append_field(out, "content-type", "application/json");
+  http::append_field(out, "accept-encoding", "identity");
+  if (!provider_key.empty()) http::append_field(out, "authorization", "Bearer " + std::string(provider_key));
+}
+
 void render_response_headers(const bhttp::fields& upstream, std::string& out) {
   HopByHop hop(upstream);
   for (const auto& f : upstream) {

@@ -34,6 +34,12 @@ class HopByHop {
 void render_upstream_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out,
                                      bool drop_client_credentials = false);
 
+// Request headers for an OpenAI-compatible upstream (a translated request): the client's
+// end-to-end headers minus its credentials, the Anthropic ones (anthropic-*) and the framing
+// ones, then `authorization: Bearer <provider_key>` when the provider has a key. A client's
+// Anthropic key never reaches another vendor.
+void render_openai_request_headers(const bhttp::fields& client, std::string_view provider_key, std::string& out);
+
 // Upstream response headers to return to the client: everything end-to-end (request-id,
 // anthropic-ratelimit-*, retry-after, content-type, ...) minus hop-by-hop and the framing ones
 // (the writer sets them).

@@ -12,6 +12,7 @@
 
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
+#include "translate/messages_to_chat.hpp"
 
 namespace sluice::server {
 
@@ -74,11 +75,21 @@ net::awaitable<void> sleep_for(std::chrono::milliseconds d, net::steady_timer*& 
 }  // namespace
 
 net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
+  upstream::Provider* first = ex.provider_for_route ? ex.provider_for_route : providers_.front().get();
+  std::vector<Hop> route{{first, ex.upstream_model}};
+  for (const auto& fb : first->fallbacks()) {
+    if (auto* p = provider_named(fb.provider)) route.push_back({p, fb.model});
+  }
+  bool any_openai = false;
+  for (const auto& h : route) any_openai = any_openai || h.provider->speaks_openai();
+
   upstream::UpstreamRequest ureq;
   ureq.method = req.msg.method();
   ureq.target = std::string(req.origin_form());
   ureq.body = std::move(req.msg.body());
   ureq.streaming = ex.stream;
+  // An OpenAI hop is translated from the client's body; keep it when one may come.
+  const std::string client_body = any_openai ? ureq.body : std::string();
 
   // A client that leaves cancels the upstream exchange at once, not at the next write.
   ureq.live = &ex.connecting;
@@ -94,17 +105,33 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
     ~Unwatch() { w.unwatch(); }
   } unwatch{w};
 
-  std::vector<Hop> route{{providers_.front().get(), {}}};
-  for (const auto& fb : providers_.front()->fallbacks()) {
-    if (auto* p = provider_named(fb.provider)) route.push_back({p, fb.model});
-  }
-  const auto deadline = deps_.clock.now() + providers_.front()->deployments().front()->client->timeouts().total;
+  const auto deadline = deps_.clock.now() + first->deployments().front()->client->timeouts().total;
 
   std::optional<Error> last_error;
   for (std::size_t hop = 0; hop < route.size(); ++hop) {
     upstream::Provider& provider = *route[hop].provider;
     bool last_hop = hop + 1 == route.size();
-    if (!route[hop].model.empty() && !rewrite_model(ureq.body, route[hop].model)) break;
+    if (provider.speaks_openai()) {
+      // The Claude Code path to an OpenAI-compatible model: the request in its dialect.
+      translate::ChatRequestOptions options{route[hop].model.empty() ? ex.model : route[hop].model, ex.max_tokens_cap};
+      auto translated = translate::messages_to_chat(client_body, options);
+      if (!translated.ok()) {
+        Error e = translated.error();
+        co_await reply_error(req, w, ex, e);
+        co_return;
+      }
+      ureq.body = std::move(translated.value().body);
+      ureq.target = "/chat/completions";
+      ex.translation.emplace();
+      ex.translation->tools = std::move(translated.value().tools);
+    } else {
+      if (ex.translation) {
+        ureq.body = client_body;
+        ureq.target = std::string(req.origin_form());
+        ex.translation.reset();
+      }
+      if (!route[hop].model.empty() && !rewrite_model(ureq.body, route[hop].model)) break;
+    }
     provider.budget().on_request();
     upstream::Deployment* failed = nullptr;  // a retry prefers another deployment
     for (int attempt = 1;; ++attempt) {
@@ -126,7 +153,13 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       upstream::Deployment& d = *pick.deployment;
       Outstanding outstanding{d};
       ureq.headers.clear();
-      render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers, ex.charge.key != nullptr);
+      if (ex.translation) {
+        render_openai_request_headers(req.msg.base(), d.api_key, ureq.headers);
+        translate::StreamOptions so{ex.model, ex.charge.input_estimate, &ex.translation->tools};
+        ex.translation->stream = std::make_unique<translate::ChatToMessagesStream>(std::move(so));
+      } else {
+        render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers, ex.charge.key != nullptr);
+      }
       ex.provider = d.label;
       if (!ex.upstream_start) ex.upstream_start = http::Clock::now();
       auto sent = co_await d.client->send(req.worker, ureq);
@@ -161,7 +194,12 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         auto ct = res->head()[bhttp::field::content_type];
         bool sse = is_event_stream({ct.data(), ct.size()});
         if (res->status() < 400 && !sse) {
-          bool ok = co_await relay_body(req, *res, w, ex);
+          bool ok = false;
+          if (ex.translation) {
+            ok = co_await relay_translated_body(req, *res, w, ex);
+          } else {
+            ok = co_await relay_body(req, *res, w, ex);
+          }
           count_attempt(ok ? "success" : "transport_error");
           record(d, ok || ex.client_gone, pick.probe);
           ex.current = nullptr;
@@ -225,7 +263,11 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         co_return;
       }
       if (res && res->status() >= 400) {
-        co_await relay_body(req, *res, w, ex);
+        if (ex.translation) {
+          co_await relay_translated_body(req, *res, w, ex);
+        } else {
+          co_await relay_body(req, *res, w, ex);
+        }
         ex.current = nullptr;
         log(req, w, ex);
         co_return;

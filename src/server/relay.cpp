@@ -11,6 +11,7 @@
 #include "http/wire.hpp"
 #include "server/headers.hpp"
 #include "stream/sse_parser.hpp"
+#include "translate/chat_response.hpp"
 
 namespace sluice::server {
 
@@ -107,6 +108,11 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
   render_response_headers(res.head(), fields);
   http::append_field(fields, "x-sluice-request-id", req.request_id);
   http::append_field(fields, "x-sluice-attempts", std::to_string(ex.attempts));
+  // A translated answer has no Anthropic request-id (OpenAI servers send x-request-id): the
+  // Anthropic SDKs report this one.
+  if (ex.translation && res.head().find("request-id") == res.head().end()) {
+    http::append_field(fields, "request-id", req.request_id);
+  }
   for (const auto& [name, value] : ex.response_headers) http::append_field(fields, name, value);
   if (ex.exhausted && res.status() >= 400) http::append_field(fields, "x-should-retry", "false");
   return fields;
@@ -135,10 +141,33 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
     return sr.committed;
   };
 
+  // An OpenAI upstream's stream is translated chunk by chunk: everything below sees the
+  // Anthropic events it becomes. At a clean end of the body the translator may still hold the
+  // final events (a finish reason without [DONE]): they are processed as one more chunk, and
+  // the end is taken after them.
+  translate::ChatToMessagesStream* translator = ex.translation ? ex.translation->stream.get() : nullptr;
+  std::string translated;
+  bool end_after_chunk = false;
   for (;;) {
-    auto got = co_await res.read(buf.data(), buf.size());
+    Result<std::size_t> got = std::size_t{0};
+    if (!end_after_chunk) got = co_await res.read(buf.data(), buf.size());
     if (ex.client_gone) co_return;
-    if (!got.ok() || got.value() == 0) {
+    const bool at_end = !got.ok() || got.value() == 0;
+    std::string_view chunk;
+    if (translator) {
+      translated.clear();
+      if (!at_end) {
+        translator->feed({buf.data(), got.value()}, translated);
+      } else if (got.ok() && !end_after_chunk) {
+        translator->finish(translated);
+        end_after_chunk = !translated.empty();
+      }
+      if (!at_end && translated.empty()) continue;  // no complete event yet
+      chunk = translated;
+    } else if (!at_end) {
+      chunk = {buf.data(), got.value()};
+    }
+    if (chunk.empty()) {
       if (watcher.ended) {
         sr.completed = !watcher.errored;
         if (!sr.committed) {
@@ -159,7 +188,6 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       }
       co_return;
     }
-    std::string_view chunk{buf.data(), got.value()};
     parser.feed(chunk, watcher);
     // The stream's last event is in this read (message_stop, or an in-band error after
     // content): settle before it is written. An error before any content is not the end: the
@@ -278,6 +306,52 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
   }
   accounting_->release(ex.charge, ex.model);
   co_await w.finish();
+  co_return true;
+}
+
+net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, upstream::UpstreamResponse& res,
+                                                    http::ResponseWriter& w, Exchange& ex) {
+  // Small enough to hold: a Chat Completions answer or error (a request body is capped the same).
+  constexpr std::size_t kMaxAnswer = 32 * 1024 * 1024;
+  std::string body;
+  std::array<char, kReadChunk> buf;
+  for (;;) {
+    auto got = co_await res.read(buf.data(), buf.size());
+    if (!got.ok() || body.size() > kMaxAnswer) {
+      Error e = got.ok() ? Error{ErrorKind::UpstreamFailed, "the upstream answer exceeded 32 MiB", "upstream_too_large"}
+                         : got.error();
+      ex.error = kind_name(e.kind);
+      if (ex.client_gone) co_return false;
+      auto err = error_reply(req, ex, e);
+      accounting_->release(ex.charge, ex.model);
+      co_await w.send(std::move(err));
+      co_return false;
+    }
+    if (got.value() == 0) break;
+    body.append(buf.data(), got.value());
+  }
+  std::string fields = response_fields(req, res, ex);
+  if (res.status() >= 400) {
+    // The upstream's error in the Anthropic dialect: status and type mapped, its message kept.
+    auto e = translate::chat_error_to_anthropic(static_cast<int>(res.status()), body);
+    ex.error = "upstream_" + e.type;
+    accounting_->release(ex.charge, ex.model);
+    co_await w.send_raw(static_cast<unsigned>(e.status), e.status == 529 ? "Overloaded" : "",
+                        fields, providers::anthropic::error_body(e.type, e.message, req.request_id));
+    co_return true;
+  }
+  translate::StreamOptions options{ex.model, ex.charge.input_estimate, &ex.translation->tools};
+  auto message = translate::chat_to_message(body, options);
+  if (!message.ok()) {
+    ex.error = message.error().detail;
+    auto err = error_reply(req, ex, message.error());
+    accounting_->release(ex.charge, ex.model);
+    co_await w.send(std::move(err));
+    co_return false;
+  }
+  ex.charge.body_usage = stages::meter::usage_from_message(message.value());
+  accounting_->release(ex.charge, ex.model);
+  co_await w.send_raw(res.status(), "", fields, message.value());
   co_return true;
 }
 

@@ -44,6 +44,7 @@ Deployment::Deployment(const config::ProviderConfig& provider, const config::Dep
 
 Provider::Provider(const config::ProviderConfig& cfg, unsigned workers, const Clock& clock, Random& random)
     : name_(cfg.name),
+      openai_(cfg.kind == config::ProviderKind::OpenAI),
       retry_(to_retry_config(cfg.retry)),
       budget_(retry_, clock),
       fallbacks_(cfg.fallbacks),

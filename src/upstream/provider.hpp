@@ -36,6 +36,8 @@ class Provider {
   Provider(const config::ProviderConfig& cfg, unsigned workers, const Clock& clock, Random& random);
 
   const std::string& name() const { return name_; }
+  // The API it speaks: Anthropic (also the built-in mock) or OpenAI Chat Completions.
+  bool speaks_openai() const { return openai_; }
   const RetryConfig& retry() const { return retry_; }
   RetryBudget& budget() { return budget_; }
   const std::vector<config::FallbackConfig>& fallbacks() const { return fallbacks_; }
@@ -57,6 +59,7 @@ class Provider {
 
  private:
   std::string name_;
+  bool openai_;
   RetryConfig retry_;
   RetryBudget budget_;
   std::vector<config::FallbackConfig> fallbacks_;

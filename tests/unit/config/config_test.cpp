@@ -200,6 +200,30 @@ TEST(Config, UsageSectionsValidation) {
   EXPECT_EQ(cfg.admin.key, "from-env-0123456789");
 }
 
+TEST(Config, OpenAIProvidersAndRoutes) {
+  auto cfg = parse_config(R"(
+providers:
+  - {name: claude, kind: anthropic, base_url: "https://api.anthropic.com"}
+  - {name: deepseek, kind: openai, base_url: "https://api.deepseek.com/v1", api_key: k}
+routes:
+  - {model: "claude-sonnet-*", provider: deepseek, upstream_model: deepseek-chat, max_tokens: 8192, projects: [cc]}
+  - {model: "*", provider: claude}
+)",
+                          fake_env({}));
+  ASSERT_EQ(cfg.providers.size(), 2u);
+  EXPECT_EQ(cfg.providers[1].kind, ProviderKind::OpenAI);
+  ASSERT_EQ(cfg.routes.size(), 2u);
+  EXPECT_EQ(cfg.routes[0].upstream_model, "deepseek-chat");
+  EXPECT_EQ(cfg.routes[0].max_tokens, 8192);
+  ASSERT_EQ(cfg.routes[0].projects.size(), 1u);
+  EXPECT_EQ(cfg.routes[0].projects[0], "cc");
+  EXPECT_TRUE(cfg.routes[1].upstream_model.empty());
+  EXPECT_THROW(parse_config("routes: [{model: x, provider: nobody}]", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("routes: [{model: x}]", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("routes: [{model: x, provider: anthropic, max_tokens: 0}]", fake_env({})), ConfigError);
+  EXPECT_THROW(parse_config("providers: [{name: o, kind: openai, base_url: ftp://x}]", fake_env({})), ConfigError);
+}
+
 TEST(Config, RedactionSection) {
   auto cfg = parse_config(R"(
 redaction:
