@@ -53,7 +53,7 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                               "Requests whose oldest turns were dropped to fit the context window, by rule", {"rule"})),
       count_tokens_local(r.counter("sluice_count_tokens_local_total",
                                    "count_tokens requests answered with sluice's estimate, by reason "
-                                   "(configured, upstream_error)",
+                                   "(configured, upstream_error, no_upstream_endpoint)",
                                    {"reason"})),
       estimate_ratio(r.histogram("sluice_token_estimate_ratio",
                                  "Input tokens the upstream reported divided by sluice's estimate, per model: how "
