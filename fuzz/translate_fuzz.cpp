@@ -8,7 +8,13 @@
 //      nothing follows message_stop or error — and the same bytes fed whole give the same
 //      output;
 //   2: an OpenAI answer or error -> chat_to_message / chat_error_to_anthropic: a success is a
-//      JSON Message; an error maps to a 4xx/5xx status.
+//      JSON Message; an error maps to a 4xx/5xx status;
+//   3: an OpenAI request -> chat_to_messages: a success is a Messages request with a positive
+//      max_tokens and a messages array; an Anthropic answer -> message_to_chat_completion and
+//      anthropic_error_to_openai: JSON, an error status;
+//   4: Anthropic stream bytes -> MessagesToChatStream in pieces: every `data:` line is a JSON
+//      object or [DONE], there is never an `event:` line, nothing follows [DONE] or an error,
+//      and the output does not depend on the chunking.
 // Any violation calls abort() with a message on stderr.
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +28,9 @@
 #include "stream/sse_parser.hpp"
 #include "translate/chat_response.hpp"
 #include "translate/chat_stream.hpp"
+#include "translate/chat_to_messages.hpp"
+#include "translate/message_response.hpp"
+#include "translate/messages_stream.hpp"
 #include "translate/messages_to_chat.hpp"
 
 using namespace sluice::translate;
@@ -85,12 +94,46 @@ std::string run_stream(std::string_view bytes, std::string_view sizes) {
   return out;
 }
 
+std::string run_reverse(std::string_view bytes, std::string_view sizes) {
+  MessagesToChatStream t(ChatStreamOptions{"m", true, 1});
+  std::string out;
+  std::size_t at = 0, k = 0;
+  while (at < bytes.size()) {
+    std::size_t n = sizes.empty() ? bytes.size() : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
+    t.feed(bytes.substr(at, n), out);
+    at += n;
+  }
+  return out;
+}
+
+void check_chat_stream(std::string_view out) {
+  bool ended = false;
+  std::size_t at = 0;
+  while (at < out.size()) {
+    const auto end = out.find("\n\n", at);
+    if (end == std::string_view::npos) fail("an OpenAI chunk without its blank line");
+    const std::string_view line = out.substr(at, end - at);
+    if (!line.starts_with("data: ")) fail("a line other than data: in an OpenAI stream");
+    if (ended) fail("a chunk after [DONE] or an error");
+    const std::string_view data = line.substr(6);
+    if (data == "[DONE]") {
+      ended = true;
+    } else {
+      boost::system::error_code ec;
+      auto v = json::parse(data, ec);
+      if (ec || !v.is_object()) fail("an OpenAI chunk is not a JSON object");
+      if (v.as_object().contains("error")) ended = true;
+    }
+    at = end + 2;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 5) {
     case 0: {
       auto r = messages_to_chat(in, ChatRequestOptions{"up", 4096});
       if (!r.ok()) return 0;
@@ -109,6 +152,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       sluice::stream::SseParser p;
       p.feed(pieces, g);
       if (p.in_partial_block()) fail("the output ends inside an event");
+      return 0;
+    }
+    case 3: {
+      auto r = chat_to_messages(in, 100);
+      if (r.ok()) {
+        boost::system::error_code ec;
+        auto v = json::parse(r.value().body, ec);
+        if (ec || !v.is_object() || !v.as_object().contains("messages")) fail("a translated chat request is not a Messages request");
+        const auto* mt = v.as_object().if_contains("max_tokens");
+        if (!mt || !mt->is_int64()) fail("a translated chat request has no max_tokens");
+      }
+      auto c = message_to_chat_completion(in, "m", 1);
+      if (c.ok()) {
+        boost::system::error_code ec;
+        auto v = json::parse(c.value(), ec);
+        if (ec || !v.is_object()) fail("a translated completion is not JSON");
+      }
+      if (anthropic_error_to_openai(500, in).status < 400) fail("an error mapped to a non-error");
+      return 0;
+    }
+    case 4: {
+      const std::string_view sizes = in.substr(0, std::min<std::size_t>(8, in.size()));
+      const std::string_view stream = in.substr(sizes.size());
+      const std::string pieces = run_reverse(stream, sizes);
+      if (pieces != run_reverse(stream, {})) fail("the OpenAI output depends on the chunking");
+      check_chat_stream(pieces);
       return 0;
     }
     default: {

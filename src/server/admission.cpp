@@ -11,6 +11,7 @@
 #include "server/headers.hpp"
 #include "stages/context/request_tokens.hpp"
 #include "stages/redact/request_text.hpp"
+#include "translate/chat_to_messages.hpp"
 
 namespace sluice::server {
 
@@ -94,6 +95,32 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
     co_return false;
   }
   co_return true;
+}
+
+net::awaitable<bool> Gateway::admit_chat_request(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
+  auto ct = req.msg[bhttp::field::content_type];
+  if (!is_json_content_type({ct.data(), ct.size()})) {
+    Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
+    ex.charge.metered = true;
+    co_await reply_error(req, w, ex, e);
+    co_return false;
+  }
+  // max_tokens is optional for OpenAI clients and required by Anthropic.
+  constexpr std::int64_t kDefaultMaxTokens = 4096;
+  auto translated = translate::chat_to_messages(req.msg.body(), kDefaultMaxTokens);
+  if (!translated.ok()) {
+    ex.charge.metered = true;
+    Error e = translated.error();
+    co_await reply_error(req, w, ex, e);
+    co_return false;
+  }
+  translate::ChatStreamOptions options;
+  options.model = translated.value().model;
+  options.include_usage = translated.value().include_usage;
+  options.created = unix_ms(deps_.clock.wall_now()) / 1000;
+  ex.openai_client = std::move(options);
+  req.msg.body() = std::move(translated.value().body);
+  co_return co_await admit_model_request(req, w, ex, true);
 }
 
 std::optional<Error> Gateway::redact_body(http::Request& req, Exchange& ex) {

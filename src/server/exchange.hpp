@@ -11,6 +11,7 @@
 #include "server/accounting.hpp"
 #include "server/gateway.hpp"
 #include "translate/chat_stream.hpp"
+#include "translate/messages_stream.hpp"
 #include "translate/names.hpp"
 
 namespace sluice::server {
@@ -42,6 +43,9 @@ struct Gateway::Exchange {
     std::unique_ptr<translate::ChatToMessagesStream> stream;
   };
   std::optional<Translation> translation;
+  // An OpenAI client (POST /v1/chat/completions): its answer is translated back on the way out.
+  std::optional<translate::ChatStreamOptions> openai_client;
+  std::unique_ptr<translate::MessagesToChatStream> to_openai;  // per attempt, for streams
   Accounting::Charge charge;        // who pays, the reservation, the meter
   std::optional<http::Clock::time_point> upstream_start;  // the first upstream attempt was sent
   // What to cancel when the client goes away: the response being relayed, the connection of

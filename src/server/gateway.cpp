@@ -16,11 +16,12 @@ namespace sluice::server {
 namespace {
 
 // The routes of the gateway. Matching is exact on the path (the query string is forwarded).
-enum class Route { Messages, CountTokens, Models, Health, Metrics, Admin, Unknown };
+enum class Route { Messages, CountTokens, Chat, Models, Health, Metrics, Admin, Unknown };
 
 Route route_of(std::string_view path) {
   if (path == "/v1/messages") return Route::Messages;
   if (path == "/v1/messages/count_tokens") return Route::CountTokens;
+  if (path == "/v1/chat/completions") return Route::Chat;
   if (path == "/v1/models" || (path.starts_with("/v1/models/") && path.size() > 11)) return Route::Models;
   if (path == "/healthz") return Route::Health;
   if (path == "/metrics") return Route::Metrics;
@@ -130,6 +131,7 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
   if (route == Route::Messages || route == Route::CountTokens) {
     if (!co_await admit_model_request(req, w, ex, route == Route::Messages)) co_return;
   }
+  if (route == Route::Chat && !co_await admit_chat_request(req, w, ex)) co_return;
   co_await proxy(req, w, ex);
 }
 

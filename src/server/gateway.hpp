@@ -64,6 +64,9 @@ class Gateway {
   // An OpenAI upstream's whole answer, as an Anthropic Message or error (translate/chat_response).
   net::awaitable<bool> relay_translated_body(const http::Request& req, upstream::UpstreamResponse& res,
                                              http::ResponseWriter& w, Exchange& ex);
+  // An Anthropic answer or error for an OpenAI client (translate/message_response).
+  net::awaitable<bool> relay_body_to_openai(const http::Request& req, upstream::UpstreamResponse& res,
+                                            http::ResponseWriter& w, Exchange& ex);
   net::awaitable<void> reply_error(http::Request& req, http::ResponseWriter& w, Exchange& ex, const Error& e);
   // sluice's error response for `e` with what the exchange knows: attempts, spent retries,
   // retry-after, Allow.
@@ -77,6 +80,10 @@ class Gateway {
   // Validation, admission, redaction and the context guard of a model request (admission.cpp);
   // false when it was answered locally.
   net::awaitable<bool> admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex, bool messages);
+  // POST /v1/chat/completions from an OpenAI client: the request becomes a Messages request
+  // (translate/chat_to_messages), then goes through admit_model_request; the answer is
+  // translated back in the relay.
+  net::awaitable<bool> admit_chat_request(http::Request& req, http::ResponseWriter& w, Exchange& ex);
   std::optional<Error> redact_body(http::Request& req, Exchange& ex);
   // `betas`: every anthropic-beta line of the request, joined by commas.
   std::optional<Error> guard_context(http::Request& req, Exchange& ex, const stages::context::RequestTokens& estimate,

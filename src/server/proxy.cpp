@@ -13,6 +13,7 @@
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
 #include "translate/messages_to_chat.hpp"
+#include "http/wire.hpp"
 
 namespace sluice::server {
 
@@ -83,9 +84,11 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
   bool any_openai = false;
   for (const auto& h : route) any_openai = any_openai || h.provider->speaks_openai();
 
+  // An OpenAI client's request was translated to a Messages request: that is what is sent.
+  const std::string anthropic_target = ex.openai_client ? std::string("/v1/messages") : std::string(req.origin_form());
   upstream::UpstreamRequest ureq;
   ureq.method = req.msg.method();
-  ureq.target = std::string(req.origin_form());
+  ureq.target = anthropic_target;
   ureq.body = std::move(req.msg.body());
   ureq.streaming = ex.stream;
   // An OpenAI hop is translated from the client's body; keep it when one may come.
@@ -127,7 +130,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
     } else {
       if (ex.translation) {
         ureq.body = client_body;
-        ureq.target = std::string(req.origin_form());
+        ureq.target = anthropic_target;
         ex.translation.reset();
       }
       if (!route[hop].model.empty() && !rewrite_model(ureq.body, route[hop].model)) break;
@@ -159,7 +162,12 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         ex.translation->stream = std::make_unique<translate::ChatToMessagesStream>(std::move(so));
       } else {
         render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers, ex.charge.key != nullptr);
+        // OpenAI clients send no anthropic-version; the API requires one.
+        if (ex.openai_client && req.msg.find("anthropic-version") == req.msg.end()) {
+          http::append_field(ureq.headers, "anthropic-version", "2023-06-01");
+        }
       }
+      if (ex.openai_client) ex.to_openai = std::make_unique<translate::MessagesToChatStream>(*ex.openai_client);
       ex.provider = d.label;
       if (!ex.upstream_start) ex.upstream_start = http::Clock::now();
       auto sent = co_await d.client->send(req.worker, ureq);
@@ -197,6 +205,8 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
           bool ok = false;
           if (ex.translation) {
             ok = co_await relay_translated_body(req, *res, w, ex);
+          } else if (ex.openai_client) {
+            ok = co_await relay_body_to_openai(req, *res, w, ex);
           } else {
             ok = co_await relay_body(req, *res, w, ex);
           }
@@ -265,6 +275,8 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       if (res && res->status() >= 400) {
         if (ex.translation) {
           co_await relay_translated_body(req, *res, w, ex);
+        } else if (ex.openai_client) {
+          co_await relay_body_to_openai(req, *res, w, ex);
         } else {
           co_await relay_body(req, *res, w, ex);
         }

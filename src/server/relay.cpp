@@ -6,12 +6,14 @@
 #include <boost/json/parse.hpp>
 
 #include "providers/anthropic/error_body.hpp"
+#include "providers/openai/error_body.hpp"
 #include "providers/anthropic/validate.hpp"
 #include "server/exchange.hpp"
 #include "http/wire.hpp"
 #include "server/headers.hpp"
 #include "stream/sse_parser.hpp"
 #include "translate/chat_response.hpp"
+#include "translate/message_response.hpp"
 
 namespace sluice::server {
 
@@ -90,12 +92,18 @@ class StreamWatcher : public stream::SseSink {
   }
 };
 
-// Ends a committed stream honestly: one Anthropic `event: error`, then the end of the body.
-net::awaitable<void> end_with_error(http::ResponseWriter& w, const Error& e) {
+// Ends a committed stream honestly: one error event in the client's dialect (Anthropic's
+// `event: error`, or an OpenAI error object without [DONE]), then the end of the body.
+net::awaitable<void> end_with_error(http::ResponseWriter& w, const Error& e, bool openai) {
   std::string event;
-  stream::append_event(event, "error",
-                       providers::anthropic::error_event_data(providers::anthropic::error_type(e.kind),
-                                                              "upstream stream interrupted: " + e.message));
+  const std::string message = "upstream stream interrupted: " + e.message;
+  if (openai) {
+    event = "data: " + providers::openai::error_body(message, providers::openai::error_type(e.kind),
+                                                     providers::openai::error_code(e.kind), {}) + "\n\n";
+  } else {
+    stream::append_event(event, "error",
+                         providers::anthropic::error_event_data(providers::anthropic::error_type(e.kind), message));
+  }
   if (co_await w.write(event)) co_await w.finish();
 }
 
@@ -112,6 +120,10 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
   // Anthropic SDKs report this one.
   if (ex.translation && res.head().find("request-id") == res.head().end()) {
     http::append_field(fields, "request-id", req.request_id);
+  }
+  // ... and an OpenAI client reads x-request-id, which an Anthropic upstream does not send.
+  if (ex.openai_client && res.head().find("x-request-id") == res.head().end()) {
+    http::append_field(fields, "x-request-id", req.request_id);
   }
   for (const auto& [name, value] : ex.response_headers) http::append_field(fields, name, value);
   if (ex.exhausted && res.status() >= 400) http::append_field(fields, "x-should-retry", "false");
@@ -147,6 +159,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   // the end is taken after them.
   translate::ChatToMessagesStream* translator = ex.translation ? ex.translation->stream.get() : nullptr;
   std::string translated;
+  std::string to_client;
   bool end_after_chunk = false;
   for (;;) {
     Result<std::size_t> got = std::size_t{0};
@@ -184,7 +197,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
                          : got.error();
       if (fail(std::move(e))) {
         accounting_->release(ex.charge, ex.model);
-        co_await end_with_error(w, *sr.failure);
+        co_await end_with_error(w, *sr.failure, ex.openai_client.has_value());
       }
       co_return;
     }
@@ -206,6 +219,12 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
     if (!direct) pending.append(chunk);
     if (ready > 0) {
       std::string_view complete = direct ? chunk : std::string_view(pending).substr(0, ready);
+      if (ex.to_openai) {
+        // An OpenAI client: the same events, as chat.completion.chunk lines.
+        to_client.clear();
+        ex.to_openai->feed(complete, to_client);
+        complete = to_client;
+      }
       forwarded = limit;
       bool ok = true;
       if (!sr.committed) {
@@ -233,13 +252,13 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
     if (watcher.malformed) {
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
       accounting_->release(ex.charge, ex.model);
-      co_await end_with_error(w, *sr.failure);
+      co_await end_with_error(w, *sr.failure, ex.openai_client.has_value());
       co_return;
     }
     if (pending.size() > kMaxPendingEvent) {
       if (fail(Error{ErrorKind::UpstreamFailed, "an upstream event exceeded 8 MiB", {}})) {
         accounting_->release(ex.charge, ex.model);
-        co_await end_with_error(w, *sr.failure);
+        co_await end_with_error(w, *sr.failure, ex.openai_client.has_value());
       }
       co_return;
     }
@@ -352,6 +371,47 @@ net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, up
   ex.charge.body_usage = stages::meter::usage_from_message(message.value());
   accounting_->release(ex.charge, ex.model);
   co_await w.send_raw(res.status(), "", fields, message.value());
+  co_return true;
+}
+
+net::awaitable<bool> Gateway::relay_body_to_openai(const http::Request& req, upstream::UpstreamResponse& res,
+                                                   http::ResponseWriter& w, Exchange& ex) {
+  constexpr std::size_t kMaxAnswer = 32 * 1024 * 1024;
+  std::string body;
+  std::array<char, kReadChunk> buf;
+  for (;;) {
+    auto got = co_await res.read(buf.data(), buf.size());
+    if (!got.ok() || body.size() > kMaxAnswer) {
+      Error e = got.ok() ? Error{ErrorKind::UpstreamFailed, "the upstream answer exceeded 32 MiB", "upstream_too_large"}
+                         : got.error();
+      ex.error = kind_name(e.kind);
+      if (ex.client_gone) co_return false;
+      auto err = error_reply(req, ex, e);
+      accounting_->release(ex.charge, ex.model);
+      co_await w.send(std::move(err));
+      co_return false;
+    }
+    if (got.value() == 0) break;
+    body.append(buf.data(), got.value());
+  }
+  std::string fields = response_fields(req, res, ex);
+  if (res.status() >= 400) {
+    auto e = translate::anthropic_error_to_openai(static_cast<int>(res.status()), body);
+    ex.error = "upstream_error";
+    accounting_->release(ex.charge, ex.model);
+    co_await w.send_raw(static_cast<unsigned>(e.status), "", fields, e.body);
+    co_return true;
+  }
+  ex.charge.body_usage = stages::meter::usage_from_message(body);
+  auto chat = translate::message_to_chat_completion(body, ex.openai_client->model, ex.openai_client->created);
+  accounting_->release(ex.charge, ex.model);
+  if (!chat.ok()) {
+    ex.error = chat.error().detail;
+    auto err = error_reply(req, ex, chat.error());  // named: see docs/cpp-pitfalls.md
+    co_await w.send(std::move(err));
+    co_return false;
+  }
+  co_await w.send_raw(res.status(), "", fields, chat.value());
   co_return true;
 }
 

@@ -1,7 +1,7 @@
 // End to end: the official `openai` SDK (version pinned in package-lock.json) against
-// `sluice mock`'s Chat Completions dialect directly. The gateway does not translate OpenAI yet
-// (a later issue); this proves the mock speaks the dialect the official client expects, so the
-// translation tests can stand on it.
+// `sluice mock`'s Chat Completions dialect directly. This proves the mock speaks the dialect the
+// official client expects, so the translation tests can stand on it (openai-sdk-gateway.test.mjs
+// runs the same SDK through sluice to Claude).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';

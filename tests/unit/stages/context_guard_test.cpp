@@ -242,10 +242,6 @@ std::string conversation() {
          pad + R"("}]},)" + text("assistant", "more") + "," + text("user", "last") + "]}";
 }
 
-std::size_t message_count(const std::string& body) {
-  return json::parse(body).at("messages").as_array().size();
-}
-
 TEST(Trim, DropsWholeTurnsAndKeepsToolPairs) {
   std::string body = conversation();
   auto e = estimate_request(body);
