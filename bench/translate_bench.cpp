@@ -7,6 +7,9 @@
 //   BM_AnswerNonStreaming  a whole chat.completion with a tool call to a Message.
 //
 //   build/bench/translate_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//
+// 2026-11-26, this 2-core VM (CPU time, medians of 3): text chunk 0.36 us, whole 205-chunk
+// answer 75 us, 110 KB request 253 us, non-streaming answer 0.72 us. Figures in bench/README.md.
 #include <benchmark/benchmark.h>
 
 #include <string>
