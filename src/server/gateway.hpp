@@ -61,6 +61,9 @@ class Gateway {
                                   http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
   net::awaitable<bool> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                   http::ResponseWriter& w, Exchange& ex);
+  // Reads a whole answer to translate into `body`; false when it failed (answered already).
+  net::awaitable<bool> read_answer(const http::Request& req, upstream::UpstreamResponse& res,
+                                   http::ResponseWriter& w, Exchange& ex, std::string& body);
   // An OpenAI upstream's whole answer, as an Anthropic Message or error (translate/chat_response).
   net::awaitable<bool> relay_translated_body(const http::Request& req, upstream::UpstreamResponse& res,
                                              http::ResponseWriter& w, Exchange& ex);

@@ -328,11 +328,10 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
   co_return true;
 }
 
-net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, upstream::UpstreamResponse& res,
-                                                    http::ResponseWriter& w, Exchange& ex) {
-  // Small enough to hold: a Chat Completions answer or error (a request body is capped the same).
+net::awaitable<bool> Gateway::read_answer(const http::Request& req, upstream::UpstreamResponse& res,
+                                          http::ResponseWriter& w, Exchange& ex, std::string& body) {
+  // Small enough to hold: a whole answer or error to translate (a request body is capped the same).
   constexpr std::size_t kMaxAnswer = 32 * 1024 * 1024;
-  std::string body;
   std::array<char, kReadChunk> buf;
   for (;;) {
     auto got = co_await res.read(buf.data(), buf.size());
@@ -346,9 +345,15 @@ net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, up
       co_await w.send(std::move(err));
       co_return false;
     }
-    if (got.value() == 0) break;
+    if (got.value() == 0) co_return true;
     body.append(buf.data(), got.value());
   }
+}
+
+net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, upstream::UpstreamResponse& res,
+                                                    http::ResponseWriter& w, Exchange& ex) {
+  std::string body;
+  if (!co_await read_answer(req, res, w, ex, body)) co_return false;
   std::string fields = response_fields(req, res, ex);
   if (res.status() >= 400) {
     // The upstream's error in the Anthropic dialect: status and type mapped, its message kept.
@@ -376,24 +381,8 @@ net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, up
 
 net::awaitable<bool> Gateway::relay_body_to_openai(const http::Request& req, upstream::UpstreamResponse& res,
                                                    http::ResponseWriter& w, Exchange& ex) {
-  constexpr std::size_t kMaxAnswer = 32 * 1024 * 1024;
   std::string body;
-  std::array<char, kReadChunk> buf;
-  for (;;) {
-    auto got = co_await res.read(buf.data(), buf.size());
-    if (!got.ok() || body.size() > kMaxAnswer) {
-      Error e = got.ok() ? Error{ErrorKind::UpstreamFailed, "the upstream answer exceeded 32 MiB", "upstream_too_large"}
-                         : got.error();
-      ex.error = kind_name(e.kind);
-      if (ex.client_gone) co_return false;
-      auto err = error_reply(req, ex, e);
-      accounting_->release(ex.charge, ex.model);
-      co_await w.send(std::move(err));
-      co_return false;
-    }
-    if (got.value() == 0) break;
-    body.append(buf.data(), got.value());
-  }
+  if (!co_await read_answer(req, res, w, ex, body)) co_return false;
   std::string fields = response_fields(req, res, ex);
   if (res.status() >= 400) {
     auto e = translate::anthropic_error_to_openai(static_cast<int>(res.status()), body);

@@ -6,23 +6,13 @@
 
 #include "common/padded_json.hpp"
 #include "translate/json_out.hpp"
+#include "translate/json_read.hpp"
 
 namespace sluice::translate {
 namespace {
 
 using simdjson::SUCCESS;
 using simdjson::dom::element;
-
-std::string_view string_at(element parent, std::string_view key) {
-  std::string_view s;
-  if (parent[key].get_string().get(s) != SUCCESS) return {};
-  return s;
-}
-
-std::uint64_t uint_at(element parent, std::string_view key, std::uint64_t fallback = 0) {
-  std::uint64_t v = 0;
-  return parent[key].get_uint64().get(v) == SUCCESS ? v : fallback;
-}
 
 // The first run of digits after `marker` in `text`, or 0.
 std::uint64_t number_after(std::string_view text, std::string_view marker) {
@@ -121,12 +111,12 @@ Result<std::string> chat_to_message(std::string_view chat_body, const StreamOpti
   if (doc["usage"].get(usage) == SUCCESS && usage.is_object()) {
     element details;
     if (usage["prompt_tokens_details"].get(details) == SUCCESS && details.is_object()) {
-      cached = uint_at(details, "cached_tokens");
-      written = uint_at(details, "cache_write_tokens");
+      cached = uint_at(details, "cached_tokens").value_or(0);
+      written = uint_at(details, "cache_write_tokens").value_or(0);
     }
-    const std::uint64_t prompt = uint_at(usage, "prompt_tokens", input + cached + written);
+    const std::uint64_t prompt = uint_at(usage, "prompt_tokens").value_or(input + cached + written);
     input = prompt > cached + written ? prompt - cached - written : 0;
-    output = uint_at(usage, "completion_tokens");
+    output = uint_at(usage, "completion_tokens").value_or(0);
   }
   append_uint(out, input);
   out += R"(,"cache_creation_input_tokens":)";

@@ -6,24 +6,13 @@
 
 #include "common/padded_json.hpp"
 #include "translate/json_out.hpp"
+#include "translate/json_read.hpp"
 
 namespace sluice::translate {
 namespace {
 
 using simdjson::SUCCESS;
 using simdjson::dom::element;
-
-std::string_view string_at(element parent, std::string_view key) {
-  std::string_view s;
-  if (parent[key].get_string().get(s) != SUCCESS) return {};
-  return s;
-}
-
-std::optional<std::uint64_t> uint_at(element parent, std::string_view key) {
-  std::uint64_t v = 0;
-  if (parent[key].get_uint64().get(v) != SUCCESS) return std::nullopt;
-  return v;
-}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 
 #include "common/padded_json.hpp"
 #include "translate/json_out.hpp"
+#include "translate/json_read.hpp"
 #include "translate/messages_stream.hpp"
 #include "translate/names.hpp"
 
@@ -12,17 +13,6 @@ namespace {
 
 using simdjson::SUCCESS;
 using simdjson::dom::element;
-
-std::string_view string_at(element parent, std::string_view key) {
-  std::string_view s;
-  if (parent[key].get_string().get(s) != SUCCESS) return {};
-  return s;
-}
-
-std::uint64_t uint_at(element parent, std::string_view key) {
-  std::uint64_t v = 0;
-  return parent[key].get_uint64().get(v) == SUCCESS ? v : 0;
-}
 
 }  // namespace
 
@@ -73,9 +63,10 @@ Result<std::string> message_to_chat_completion(std::string_view message_json, st
   out += "}]";
   element usage;
   if (m["usage"].get(usage) == SUCCESS && usage.is_object()) {
-    const std::uint64_t cached = uint_at(usage, "cache_read_input_tokens");
-    const std::uint64_t prompt = uint_at(usage, "input_tokens") + cached + uint_at(usage, "cache_creation_input_tokens");
-    const std::uint64_t completion = uint_at(usage, "output_tokens");
+    const std::uint64_t cached = uint_at(usage, "cache_read_input_tokens").value_or(0);
+    const std::uint64_t prompt =
+        uint_at(usage, "input_tokens").value_or(0) + cached + uint_at(usage, "cache_creation_input_tokens").value_or(0);
+    const std::uint64_t completion = uint_at(usage, "output_tokens").value_or(0);
     out += R"(,"usage":{"prompt_tokens":)";
     append_uint(out, prompt);
     out += R"(,"completion_tokens":)";

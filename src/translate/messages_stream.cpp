@@ -4,6 +4,7 @@
 
 #include "common/padded_json.hpp"
 #include "translate/json_out.hpp"
+#include "translate/json_read.hpp"
 #include "translate/names.hpp"
 
 namespace sluice::translate {
@@ -11,12 +12,6 @@ namespace {
 
 using simdjson::SUCCESS;
 using simdjson::dom::element;
-
-std::string_view string_at(element parent, std::string_view key) {
-  std::string_view s;
-  if (parent[key].get_string().get(s) != SUCCESS) return {};
-  return s;
-}
 
 void read_usage(element usage, std::uint64_t& input, std::uint64_t& read, std::uint64_t& write, std::uint64_t& output) {
   std::uint64_t v = 0;
