@@ -46,6 +46,7 @@ struct Gateway::Exchange {
   // An OpenAI client (POST /v1/chat/completions): its answer is translated back on the way out.
   std::optional<translate::ChatStreamOptions> openai_client;
   std::unique_ptr<translate::MessagesToChatStream> to_openai;  // per attempt, for streams
+  bool openai_models = false;  // GET /v1/models from an OpenAI client: the list in its shape
   Accounting::Charge charge;        // who pays, the reservation, the meter
   std::optional<http::Clock::time_point> upstream_start;  // the first upstream attempt was sent
   // What to cancel when the client goes away: the response being relayed, the connection of

@@ -132,6 +132,13 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
     if (!co_await admit_model_request(req, w, ex, route == Route::Messages)) co_return;
   }
   if (route == Route::Chat && !co_await admit_chat_request(req, w, ex)) co_return;
+  // One path, two APIs: OpenAI clients send a Bearer token and neither anthropic-version nor
+  // x-api-key.
+  if (route == Route::Models) {
+    auto auth = req.msg[bhttp::field::authorization];
+    ex.openai_models = req.msg.find("anthropic-version") == req.msg.end() && req.msg.find("x-api-key") == req.msg.end() &&
+                       auth.starts_with("Bearer ");
+  }
   co_await proxy(req, w, ex);
 }
 

@@ -163,7 +163,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       } else {
         render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers, ex.charge.key != nullptr);
         // OpenAI clients send no anthropic-version; the API requires one.
-        if (ex.openai_client && req.msg.find("anthropic-version") == req.msg.end()) {
+        if ((ex.openai_client || ex.openai_models) && req.msg.find("anthropic-version") == req.msg.end()) {
           http::append_field(ureq.headers, "anthropic-version", "2023-06-01");
         }
       }
@@ -205,7 +205,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
           bool ok = false;
           if (ex.translation) {
             ok = co_await relay_translated_body(req, *res, w, ex);
-          } else if (ex.openai_client) {
+          } else if (ex.openai_client || ex.openai_models) {
             ok = co_await relay_body_to_openai(req, *res, w, ex);
           } else {
             ok = co_await relay_body(req, *res, w, ex);
@@ -275,7 +275,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       if (res && res->status() >= 400) {
         if (ex.translation) {
           co_await relay_translated_body(req, *res, w, ex);
-        } else if (ex.openai_client) {
+        } else if (ex.openai_client || ex.openai_models) {
           co_await relay_body_to_openai(req, *res, w, ex);
         } else {
           co_await relay_body(req, *res, w, ex);

@@ -14,6 +14,7 @@
 #include "stream/sse_parser.hpp"
 #include "translate/chat_response.hpp"
 #include "translate/message_response.hpp"
+#include "translate/models.hpp"
 
 namespace sluice::server {
 
@@ -122,7 +123,7 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
     http::append_field(fields, "request-id", req.request_id);
   }
   // ... and an OpenAI client reads x-request-id, which an Anthropic upstream does not send.
-  if (ex.openai_client && res.head().find("x-request-id") == res.head().end()) {
+  if ((ex.openai_client || ex.openai_models) && res.head().find("x-request-id") == res.head().end()) {
     http::append_field(fields, "x-request-id", req.request_id);
   }
   for (const auto& [name, value] : ex.response_headers) http::append_field(fields, name, value);
@@ -389,6 +390,17 @@ net::awaitable<bool> Gateway::relay_body_to_openai(const http::Request& req, ups
     ex.error = "upstream_error";
     accounting_->release(ex.charge, ex.model);
     co_await w.send_raw(static_cast<unsigned>(e.status), "", fields, e.body);
+    co_return true;
+  }
+  if (ex.openai_models) {
+    auto list = translate::anthropic_models_to_openai(body);
+    if (!list.ok()) {
+      ex.error = list.error().detail;
+      auto err = error_reply(req, ex, list.error());
+      co_await w.send(std::move(err));
+      co_return false;
+    }
+    co_await w.send_raw(res.status(), "", fields, list.value());
     co_return true;
   }
   ex.charge.body_usage = stages::meter::usage_from_message(body);

@@ -1,8 +1,8 @@
 // End to end, issue 7's other direction: the official `openai` SDK (pinned in package-lock.json)
 // talks Chat Completions to sluice, which sends Messages requests to `sluice mock`'s Anthropic
 // API and translates the answers back: plain replies with usage, streams with tool calls and
-// the usage chunk, a full tool loop, errors as the SDK's error classes, and the ledger's usage
-// equal to what the mock reports.
+// the usage chunk, a full tool loop, the model list in OpenAI's shape, errors as the SDK's error
+// classes, and the ledger's usage equal to what the mock reports.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -91,6 +91,22 @@ describe('the openai SDK on Claude through sluice', () => {
       messages: [...messages, msg, { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'sunny, 21 C' }],
     });
     assert.equal(next.choices[0].message.content, 'Tool result received: sunny, 21 C');
+  });
+
+  test('models.list answers in the OpenAI shape, from the Anthropic list', { timeout: 20000 }, async () => {
+    const page = await client().models.list();
+    const ids = page.data.map((m) => m.id);
+    assert.ok(ids.includes('claude-sonnet-4-5-20250929'), ids.join());
+    for (const m of page.data) {
+      assert.equal(m.object, 'model');
+      assert.equal(m.owned_by, 'anthropic');
+      assert.ok(Number.isInteger(m.created) && m.created > 1.7e9, `${m.id} created ${m.created}`);
+    }
+    const sonnet = page.data.find((m) => m.id === 'claude-sonnet-4-5-20250929');
+    assert.equal(sonnet.created, Date.UTC(2025, 8, 29) / 1000);
+    const one = await client().models.retrieve('claude-sonnet-4-5');
+    assert.equal(one.id, 'claude-sonnet-4-5-20250929');
+    assert.equal(one.object, 'model');
   });
 
   test('errors arrive as the SDK\'s error classes', { timeout: 20000 }, async () => {

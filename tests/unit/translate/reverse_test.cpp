@@ -9,6 +9,7 @@
 #include "translate/chat_to_messages.hpp"
 #include "translate/message_response.hpp"
 #include "translate/messages_stream.hpp"
+#include "translate/models.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -162,6 +163,20 @@ TEST(MessageResponse, AMessageAndAnError) {
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(json::parse(limited.body).at("error").at("code"), "rate_limit_exceeded");
   EXPECT_EQ(anthropic_error_to_openai(404, R"({"type":"error","error":{"type":"not_found_error","message":"model: x"}})").status, 404);
+}
+
+TEST(Models, TheAnthropicListInOpenAIsShape) {
+  auto list = anthropic_models_to_openai(
+      R"({"data":[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"},
+                  {"type":"model","id":"odd","created_at":"not a date"}],"has_more":false})");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(json::parse(list.value()),
+            json::parse(R"({"object":"list","data":[{"id":"claude-sonnet-4-5-20250929","object":"model","created":1759104000,"owned_by":"anthropic"},
+                                                    {"id":"odd","object":"model","created":0,"owned_by":"anthropic"}]})"));
+  auto one = anthropic_models_to_openai(R"({"type":"model","id":"claude-x","created_at":"1970-01-02T00:00:00Z"})");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(json::parse(one.value()), json::parse(R"({"id":"claude-x","object":"model","created":86400,"owned_by":"anthropic"})"));
+  EXPECT_FALSE(anthropic_models_to_openai("nope").ok());
 }
 
 }  // namespace
