@@ -1,12 +1,14 @@
 // Golden tests of Anthropic <-> OpenAI translation (issue: translation). One folder per case
-// under tests/golden/translate/:
-//   client_request.json    what the client sent (Anthropic dialect)
+// under tests/golden/translate/ (an Anthropic client on an OpenAI upstream) and
+// tests/golden/translate-openai-client/ (an OpenAI client on an Anthropic upstream):
+//   client_request.json    what the client sent, in its dialect
 //   options.json           optional: {"upstream_model", "max_tokens_cap", "input_estimate"}
-//   upstream_request.json  what sluice must send upstream (OpenAI dialect), compared as JSON
+//   upstream_request.json  what sluice must send upstream, in the upstream's dialect, compared
+//                          as JSON
 //   upstream_response.sse  the upstream's stream, or upstream_response.json its whole answer
 //                          (with upstream_status holding a status other than 200)
 //   client_response.sse    what the client must receive, compared event by event (type and
-//                          JSON data), or client_response.json (with client_status)
+//                          data, as JSON when it is), or client_response.json (with client_status)
 // Streams are fed to the translator whole, byte by byte and in odd-sized pieces: the output
 // must not depend on the chunking. SLUICE_GOLDEN_UPDATE=1 writes the actual outputs into the
 // case folders instead (then read every changed file before committing it).
@@ -24,6 +26,9 @@
 #include "stream/sse_parser.hpp"
 #include "translate/chat_response.hpp"
 #include "translate/chat_stream.hpp"
+#include "translate/chat_to_messages.hpp"
+#include "translate/message_response.hpp"
+#include "translate/messages_stream.hpp"
 #include "translate/messages_to_chat.hpp"
 
 namespace sluice::translate {
@@ -100,7 +105,11 @@ void expect_same_events(const std::string& expected, const std::string& actual, 
   ASSERT_EQ(e.size(), a.size()) << what << ":\n" << actual;
   for (std::size_t i = 0; i < e.size(); ++i) {
     EXPECT_EQ(e[i].type, a[i].type) << what << " event " << i;
-    EXPECT_EQ(json::parse(e[i].data), json::parse(a[i].data)) << what << " event " << i << ": " << a[i].data;
+    if (e[i].data == "[DONE]" || a[i].data == "[DONE]") {
+      EXPECT_EQ(e[i].data, a[i].data) << what << " event " << i;
+    } else {
+      EXPECT_EQ(json::parse(e[i].data), json::parse(a[i].data)) << what << " event " << i << ": " << a[i].data;
+    }
   }
 }
 
@@ -166,16 +175,76 @@ TEST_P(Golden, Case) {
   EXPECT_EQ(expected_status, actual_status);
 }
 
-std::vector<std::string> cases() {
+std::vector<std::string> cases(const char* dir) {
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(SLUICE_GOLDEN_DIR)) {
+  for (const auto& e : fs::directory_iterator(dir)) {
     if (e.is_directory()) out.push_back(e.path().filename().string());
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Translate, Golden, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Translate, Golden, ::testing::ValuesIn(cases(SLUICE_GOLDEN_DIR)),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// ---- OpenAI clients on an Anthropic upstream ----------------------------------------------
+
+std::string translate_reverse(const std::string& upstream, const ChatStreamOptions& o, std::size_t piece) {
+  MessagesToChatStream t(o);
+  std::string out;
+  for (std::size_t i = 0; i < upstream.size(); i += piece) t.feed(std::string_view(upstream).substr(i, piece), out);
+  return out;
+}
+
+class GoldenOpenAIClient : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenOpenAIClient, Case) {
+  const fs::path dir = fs::path(SLUICE_GOLDEN_OPENAI_CLIENT_DIR) / GetParam();
+  const std::string client = read(dir / "client_request.json");
+  auto req = chat_to_messages(client, 4096);
+  if (fs::exists(dir / "expected_error")) {
+    ASSERT_FALSE(req.ok());
+    EXPECT_EQ(req.error().message, read(dir / "expected_error"));
+    return;
+  }
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  const json::value upstream_request = json::parse(req.value().body);
+  if (updating()) write(dir / "upstream_request.json", pretty(upstream_request) + "\n");
+  EXPECT_EQ(json::parse(read(dir / "upstream_request.json")), upstream_request) << pretty(upstream_request);
+
+  const ChatStreamOptions so{req.value().model, req.value().include_usage, 1700000000};
+  if (fs::exists(dir / "upstream_response.sse")) {
+    const std::string upstream = read(dir / "upstream_response.sse");
+    const std::string whole = translate_reverse(upstream, so, upstream.size() + 1);
+    if (updating()) write(dir / "client_response.sse", whole);
+    expect_same_events(read(dir / "client_response.sse"), whole, "whole");
+    EXPECT_EQ(whole, translate_reverse(upstream, so, 1)) << "byte by byte";
+    EXPECT_EQ(whole, translate_reverse(upstream, so, 7)) << "7-byte pieces";
+    return;
+  }
+  const std::string upstream = read(dir / "upstream_response.json");
+  const int status = fs::exists(dir / "upstream_status") ? std::stoi(read(dir / "upstream_status")) : 200;
+  json::value actual;
+  int actual_status = status;
+  if (status < 300) {
+    auto m = message_to_chat_completion(upstream, so.model, so.created);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    actual = json::parse(m.value());
+  } else {
+    auto e = anthropic_error_to_openai(status, upstream);
+    actual_status = e.status;
+    actual = json::parse(e.body);
+  }
+  if (updating()) {
+    write(dir / "client_response.json", pretty(actual) + "\n");
+    if (actual_status != 200) write(dir / "client_status", std::to_string(actual_status) + "\n");
+  }
+  EXPECT_EQ(json::parse(read(dir / "client_response.json")), actual) << pretty(actual);
+  const int expected_status = fs::exists(dir / "client_status") ? std::stoi(read(dir / "client_status")) : 200;
+  EXPECT_EQ(expected_status, actual_status);
+}
+
+INSTANTIATE_TEST_SUITE_P(Translate, GoldenOpenAIClient, ::testing::ValuesIn(cases(SLUICE_GOLDEN_OPENAI_CLIENT_DIR)),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 }  // namespace
