@@ -63,7 +63,8 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   }
   const bool guard = messages && context_.may_overflow(req.msg.body(), guarded_model, sent_max_tokens, betas);
   std::optional<stages::context::RequestTokens> estimate;
-  if (!messages || guard || accounting_->limits_tokens(ex.charge)) {
+  // A translated answer's message_start carries it, and it stands in for a usage never reported.
+  if (!messages || guard || accounting_->limits_tokens(ex.charge) || ex.provider_for_route->speaks_openai()) {
     estimate = stages::context::estimate_request(req.msg.body());
   }
   ex.charge.input_estimate = estimate ? estimate->total() : (req.msg.body().size() + 3) / 4;
@@ -80,6 +81,7 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   const std::int64_t reserve = !messages ? 0 : max_tokens > INT64_MAX - input ? INT64_MAX : input + max_tokens;
   // The estimate-ratio metric takes real estimates only, of prompts the API does not edit.
   if (!estimate || estimate->edits_context) ex.charge.input_estimate = 0;
+  if (estimate && ex.provider_for_route->speaks_openai()) ex.translation_input = estimate->total();
   if (auto e = accounting_->admit(reserve, ex.charge, ex.extra_headers)) {
     co_await reply_error(req, w, ex, *e);
     co_return false;

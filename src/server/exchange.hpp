@@ -43,6 +43,7 @@ struct Gateway::Exchange {
     std::unique_ptr<translate::ChatToMessagesStream> stream;
   };
   std::optional<Translation> translation;
+  std::uint64_t translation_input = 0;  // the input estimate a translated answer starts with
   // An OpenAI client (POST /v1/chat/completions): its answer is translated back on the way out.
   std::optional<translate::ChatStreamOptions> openai_client;
   std::unique_ptr<translate::MessagesToChatStream> to_openai;  // per attempt, for streams

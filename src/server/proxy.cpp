@@ -114,6 +114,18 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
   for (std::size_t hop = 0; hop < route.size(); ++hop) {
     upstream::Provider& provider = *route[hop].provider;
     bool last_hop = hop + 1 == route.size();
+    if (provider.speaks_openai() && ex.local_count) {
+      // count_tokens on a fallback that cannot count: the estimate, never a billed completion.
+      co_await answer_count_locally(req, w, ex, "no_upstream_endpoint");
+      co_return;
+    }
+    if (provider.speaks_openai() && ex.model.empty()) {
+      // Only model requests translate; /v1/models and the like need an Anthropic provider.
+      if (last_hop) break;
+      continue;
+    }
+    // The model this hop is asked for is the one its answer is priced as.
+    ex.charge.price_model = route[hop].model;
     if (provider.speaks_openai()) {
       // The Claude Code path to an OpenAI-compatible model: the request in its dialect.
       translate::ChatRequestOptions options{route[hop].model.empty() ? ex.model : route[hop].model, ex.max_tokens_cap};
@@ -158,7 +170,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       ureq.headers.clear();
       if (ex.translation) {
         render_openai_request_headers(req.msg.base(), d.api_key, ureq.headers);
-        translate::StreamOptions so{ex.model, ex.charge.input_estimate, &ex.translation->tools};
+        translate::StreamOptions so{ex.model, ex.translation_input, &ex.translation->tools};
         ex.translation->stream = std::make_unique<translate::ChatToMessagesStream>(std::move(so));
       } else {
         render_upstream_request_headers(req.msg.base(), d.api_key, ureq.headers, ex.charge.key != nullptr);

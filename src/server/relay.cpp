@@ -1,6 +1,7 @@
 // Relaying an upstream response body to the client (the `relay` shape of Beast's examples):
 // streams event by event, byte-identical, with backpressure; other bodies piece by piece.
 #include <array>
+#include <strings.h>
 
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/json/parse.hpp>
@@ -92,6 +93,25 @@ class StreamWatcher : public stream::SseSink {
     return std::string(type->as_string());
   }
 };
+
+// Response fields with the upstream's content-type replaced by JSON's: a translated error is
+// JSON whatever the upstream sent (an HTML 502 from a proxy).
+std::string json_fields(const std::string& fields) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < fields.size()) {
+    std::size_t end = fields.find("\r\n", at);
+    if (end == std::string::npos) end = fields.size();
+    const std::string_view line(fields.data() + at, end - at);
+    if (!(line.size() >= 13 && strncasecmp(line.data(), "content-type:", 13) == 0)) {
+      out.append(line);
+      out += "\r\n";
+    }
+    at = end + 2;
+  }
+  http::append_field(out, "content-type", "application/json");
+  return out;
+}
 
 // Ends a committed stream honestly: one error event in the client's dialect (Anthropic's
 // `event: error`, or an OpenAI error object without [DONE]), then the end of the body.
@@ -361,11 +381,18 @@ net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, up
     auto e = translate::chat_error_to_anthropic(static_cast<int>(res.status()), body);
     ex.error = "upstream_" + e.type;
     accounting_->release(ex.charge, ex.model);
-    co_await w.send_raw(static_cast<unsigned>(e.status), e.status == 529 ? "Overloaded" : "",
-                        fields, providers::anthropic::error_body(e.type, e.message, req.request_id));
+    if (ex.openai_client) {
+      // An OpenAI client on an OpenAI provider (translated twice): its own error shape.
+      auto oe = translate::anthropic_error_to_openai(
+          e.status, providers::anthropic::error_body(e.type, e.message, req.request_id));
+      co_await w.send_raw(static_cast<unsigned>(oe.status), "", json_fields(fields), oe.body);
+      co_return true;
+    }
+    const std::string error = providers::anthropic::error_body(e.type, e.message, req.request_id);  // named: docs/cpp-pitfalls.md
+    co_await w.send_raw(static_cast<unsigned>(e.status), e.status == 529 ? "Overloaded" : "", json_fields(fields), error);
     co_return true;
   }
-  translate::StreamOptions options{ex.model, ex.charge.input_estimate, &ex.translation->tools};
+  translate::StreamOptions options{ex.model, ex.translation_input, &ex.translation->tools};
   auto message = translate::chat_to_message(body, options);
   if (!message.ok()) {
     ex.error = message.error().detail;
@@ -376,6 +403,13 @@ net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, up
   }
   ex.charge.body_usage = stages::meter::usage_from_message(message.value());
   accounting_->release(ex.charge, ex.model);
+  if (ex.openai_client) {
+    auto chat = translate::message_to_chat_completion(message.value(), ex.openai_client->model, ex.openai_client->created);
+    if (chat.ok()) {
+      co_await w.send_raw(res.status(), "", fields, chat.value());
+      co_return true;
+    }
+  }
   co_await w.send_raw(res.status(), "", fields, message.value());
   co_return true;
 }
@@ -389,7 +423,7 @@ net::awaitable<bool> Gateway::relay_body_to_openai(const http::Request& req, ups
     auto e = translate::anthropic_error_to_openai(static_cast<int>(res.status()), body);
     ex.error = "upstream_error";
     accounting_->release(ex.charge, ex.model);
-    co_await w.send_raw(static_cast<unsigned>(e.status), "", fields, e.body);
+    co_await w.send_raw(static_cast<unsigned>(e.status), "", json_fields(fields), e.body);
     co_return true;
   }
   if (ex.openai_models) {

@@ -38,10 +38,18 @@ std::string_view anthropic_error_type(std::string_view type, std::string_view co
 ChatToMessagesStream::ChatToMessagesStream(StreamOptions options) : options_(std::move(options)) {}
 
 void ChatToMessagesStream::feed(std::string_view bytes, std::string& out) {
+  if (done_) return;
   Sink sink;
   sink.self = this;
   sink.out = &out;
   parser_.feed(bytes, sink);
+  // The relay caps what it holds; the translator caps what it buffers the same way: one
+  // unfinished upstream event, or the arguments of the tool calls, past 8 MiB is a broken stream.
+  std::size_t arguments = 0;
+  for (const auto& t : tools_) arguments += t.arguments.size();
+  if (!done_ && (parser_.fed() - parser_.boundary() > kMaxBuffered || arguments > kMaxBuffered)) {
+    error("api_error", "an upstream event or tool call exceeded 8 MiB", out);
+  }
 }
 
 void ChatToMessagesStream::finish(std::string& out) {
@@ -53,7 +61,9 @@ void ChatToMessagesStream::on_data(std::string_view data, std::string& out) {
   if (done_) return;
   if (data == "[DONE]") {
     if (!started_) start({}, out);
-    end(out);
+    // [DONE] without a finish reason is a relay giving up, not an answer (§6.3).
+    if (finish_reason_.empty()) error("api_error", "the upstream ended the stream without a finish reason", out);
+    else end(out);
     return;
   }
   element chunk;
@@ -87,14 +97,20 @@ void ChatToMessagesStream::on_data(std::string_view data, std::string& out) {
   if (choice["delta"].get(d) == SUCCESS && d.is_object()) {
     std::string_view reasoning = string_at(d, "reasoning_content");
     if (reasoning.empty()) reasoning = string_at(d, "reasoning");
-    if (!reasoning.empty()) {
+    if (!reasoning.empty() && live_tool_ < 0) {  // (reasoning amid a streaming call is dropped)
       open(Block::Thinking, out);
       delta("thinking_delta", "thinking", reasoning, out);
     }
     std::string_view content = string_at(d, "content");
+    if (content.empty()) content = string_at(d, "refusal");  // a refusal is the answer's text
     if (!content.empty()) {
-      open(Block::Text, out);
-      delta("text_delta", "text", content, out);
+      if (live_tool_ >= 0) {
+        held_text_.append(content);  // blocks cannot interleave: after the tool calls
+        output_bytes_ += content.size();
+      } else {
+        open(Block::Text, out);
+        delta("text_delta", "text", content, out);
+      }
     }
     simdjson::dom::array calls;
     if (d["tool_calls"].get_array().get(calls) == SUCCESS) {
@@ -105,18 +121,18 @@ void ChatToMessagesStream::on_data(std::string_view data, std::string& out) {
           if (existing.openai_index == index) t = &existing;
         }
         if (!t) {
-          tools_.push_back(Tool{index, {}, {}, {}});
+          tools_.push_back(Tool{index, {}, {}, {}, false});
           t = &tools_.back();
         }
         // Some servers repeat id and name in every fragment, or send them late: first one wins.
         if (t->id.empty()) t->id = std::string(string_at(call, "id"));
         element fn;
+        std::string_view args;
         if (call["function"].get(fn) == SUCCESS) {
           if (t->name.empty()) t->name = std::string(string_at(fn, "name"));
-          const std::string_view args = string_at(fn, "arguments");
-          t->arguments.append(args);
-          output_bytes_ += args.size();
+          args = string_at(fn, "arguments");
         }
+        tool_fragment(static_cast<std::size_t>(t - tools_.data()), args, out);
       }
     }
   }
@@ -142,6 +158,7 @@ void ChatToMessagesStream::start(std::string_view upstream_id, std::string& out)
 void ChatToMessagesStream::open(Block kind, std::string& out) {
   if (open_ == kind) return;
   close(out);
+  live_tool_ = -1;
   open_ = kind;
   std::string data = R"({"type":"content_block_start","index":)";
   append_uint(data, next_index_);
@@ -176,31 +193,69 @@ void ChatToMessagesStream::delta(std::string_view delta_type, std::string_view f
   stream::append_event(out, "content_block_delta", data);
 }
 
+void ChatToMessagesStream::tool_block_start(std::size_t k, std::string& out) {
+  const Tool& t = tools_[k];
+  std::string data = R"({"type":"content_block_start","index":)";
+  append_uint(data, next_index_);
+  data += R"(,"content_block":{"type":"tool_use","id":)";
+  append_json_string(data, t.id.empty() ? "toolu_sluice_" + std::to_string(k) : tool_id_to_client(t.id));
+  data += R"(,"name":)";
+  append_json_string(data, options_.tools ? options_.tools->to_client(t.name) : t.name);
+  data += R"(,"input":{}}})";
+  stream::append_event(out, "content_block_start", data);
+}
+
+void ChatToMessagesStream::tool_arguments(std::string_view json, std::string& out) {
+  std::string data = R"({"type":"content_block_delta","index":)";
+  append_uint(data, next_index_);
+  data += R"(,"delta":{"type":"input_json_delta","partial_json":)";
+  append_json_string(data, json);
+  data += "}}";
+  stream::append_event(out, "content_block_delta", data);
+}
+
+void ChatToMessagesStream::tool_fragment(std::size_t k, std::string_view args, std::string& out) {
+  Tool& t = tools_[k];
+  t.arguments.append(args);
+  output_bytes_ += args.size();
+  if (live_tool_ == static_cast<long>(k)) {
+    if (!args.empty()) tool_arguments(args, out);
+    return;
+  }
+  if (t.live) return;  // its block is closed (cannot happen with the rules above)
+  // The first call streams live once its name is known; later ones wait while it streams.
+  if (live_tool_ >= 0 || t.name.empty()) return;
+  bool first_pending = true;
+  for (std::size_t j = 0; j < k; ++j) first_pending = first_pending && tools_[j].live;
+  if (!first_pending) return;
+  close(out);
+  open_ = Block::Tool;
+  t.live = true;
+  live_tool_ = static_cast<long>(k);
+  tool_block_start(k, out);
+  if (!t.arguments.empty()) tool_arguments(t.arguments, out);
+}
+
 void ChatToMessagesStream::end(std::string& out) {
   close(out);
-  // Each tool call as one contiguous block, in the order the calls first appeared.
+  live_tool_ = -1;
+  // The calls that waited, each as one contiguous block, in the order they first appeared.
   for (std::size_t k = 0; k < tools_.size(); ++k) {
     const Tool& t = tools_[k];
-    std::string data = R"({"type":"content_block_start","index":)";
-    append_uint(data, next_index_);
-    data += R"(,"content_block":{"type":"tool_use","id":)";
-    append_json_string(data, t.id.empty() ? "toolu_sluice_" + std::to_string(k) : tool_id_to_client(t.id));
-    data += R"(,"name":)";
-    append_json_string(data, options_.tools ? options_.tools->to_client(t.name) : t.name);
-    data += R"(,"input":{}}})";
-    stream::append_event(out, "content_block_start", data);
+    if (t.live) continue;
+    tool_block_start(k, out);
     // The input must be a JSON object: empty or broken arguments become {}.
-    const bool object = is_json_object(t.arguments);
-    data = R"({"type":"content_block_delta","index":)";
-    append_uint(data, next_index_);
-    data += R"(,"delta":{"type":"input_json_delta","partial_json":)";
-    append_json_string(data, object ? std::string_view(t.arguments) : std::string_view("{}"));
-    data += "}}";
-    stream::append_event(out, "content_block_delta", data);
-    data = R"({"type":"content_block_stop","index":)";
+    tool_arguments(is_json_object(t.arguments) ? std::string_view(t.arguments) : std::string_view("{}"), out);
+    std::string data = R"({"type":"content_block_stop","index":)";
     append_uint(data, next_index_++);
     data += '}';
     stream::append_event(out, "content_block_stop", data);
+  }
+  if (!held_text_.empty()) {
+    open(Block::Text, out);
+    delta("text_delta", "text", held_text_, out);
+    output_bytes_ -= held_text_.size();  // counted when it came
+    close(out);
   }
   // Usage per §6.4: OpenAI counts cached tokens inside prompt_tokens, Anthropic outside.
   const std::uint64_t cached = cached_tokens_.value_or(0);
