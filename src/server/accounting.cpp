@@ -254,6 +254,7 @@ void Accounting::release(Charge& c, std::string_view model) {
   if (c.released) return;
   c.released = true;
   c.usage = c.body_usage ? *c.body_usage : c.stream.usage();
+  if (c.usage_guessed) c.usage.estimated = true;
   c.admitted.settle(static_cast<double>(c.usage.total_tokens()));
   if (!c.metered) return;
   c.cost_micros = prices_.cost_micros(c.price_model.empty() ? model : std::string_view(c.price_model), c.usage).value_or(0);

@@ -49,6 +49,7 @@ class Accounting {
     std::string redaction_types;  // "type:count,..."
     std::uint64_t input_estimate = 0;  // sluice's estimate of the input tokens (0 = none)
     std::string price_model;  // the model priced, when a route serves another than the client's
+    bool usage_guessed = false;  // a translated answer whose upstream reported no usage
     // Set by release(): the final usage and its cost.
     bool released = false;
     stages::meter::Usage usage;

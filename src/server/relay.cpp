@@ -197,6 +197,8 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
         end_after_chunk = !translated.empty();
       }
       if (!at_end && translated.empty()) continue;  // no complete event yet
+      // Decided before the meter sees the final events (and the charge is released).
+      if (translator->done() && !translator->usage_reported()) ex.charge.usage_guessed = true;
       chunk = translated;
     } else if (!at_end) {
       chunk = {buf.data(), got.value()};
@@ -402,6 +404,7 @@ net::awaitable<bool> Gateway::relay_translated_body(const http::Request& req, up
     co_return false;
   }
   ex.charge.body_usage = stages::meter::usage_from_message(message.value());
+  ex.charge.usage_guessed = !translate::chat_has_usage(body);
   accounting_->release(ex.charge, ex.model);
   if (ex.openai_client) {
     auto chat = translate::message_to_chat_completion(message.value(), ex.openai_client->model, ex.openai_client->created);

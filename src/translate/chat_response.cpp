@@ -129,6 +129,12 @@ Result<std::string> chat_to_message(std::string_view chat_body, const StreamOpti
   return out;
 }
 
+bool chat_has_usage(std::string_view chat_body) {
+  element doc, usage;
+  return parse_padded(chat_body, doc) == SUCCESS && doc["usage"].get(usage) == SUCCESS && usage.is_object() &&
+         uint_at(usage, "prompt_tokens").has_value() && uint_at(usage, "completion_tokens").has_value();
+}
+
 TranslatedError chat_error_to_anthropic(int status, std::string_view body) {
   TranslatedError e;
   std::string_view type, code, message;

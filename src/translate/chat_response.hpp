@@ -25,4 +25,7 @@ struct TranslatedError {
 };
 TranslatedError chat_error_to_anthropic(int status, std::string_view body);
 
+// True when a chat.completion reports its usage (prompt and completion tokens).
+bool chat_has_usage(std::string_view chat_body);
+
 }  // namespace sluice::translate

@@ -52,6 +52,9 @@ class ChatToMessagesStream {
   void finish(std::string& out);
 
   bool done() const { return done_; }      // message_stop or an error event was produced
+  // The upstream reported the usage (prompt and completion tokens); when not, the final
+  // message_delta carries sluice's estimates, and the ledger must say so.
+  bool usage_reported() const { return prompt_tokens_.has_value() && completion_tokens_.has_value(); }
   bool failed() const { return failed_; }  // ... an error event
 
  private:

@@ -1,5 +1,10 @@
 #include "translate/names.hpp"
 
+#include <string>
+
+#include "translate/chat_response.hpp"
+#include "translate/chat_stream.hpp"
+
 #include <gtest/gtest.h>
 
 namespace sluice::translate {
@@ -31,6 +36,23 @@ TEST(ToolIds, UnsafeIdsRoundTripWithoutState) {
   // An upstream id that happens to start like ours is encoded too, so decoding never guesses.
   EXPECT_EQ(tool_id_to_upstream(tool_id_to_client("sluice_00")), "sluice_00");
   EXPECT_EQ(tool_id_to_upstream("sluice_zz"), "sluice_zz");
+}
+
+TEST(ChatUsage, ReportedOrNot) {
+  EXPECT_TRUE(chat_has_usage(R"({"usage":{"prompt_tokens":3,"completion_tokens":4}})"));
+  EXPECT_FALSE(chat_has_usage(R"({"choices":[]})"));
+  EXPECT_FALSE(chat_has_usage(R"({"usage":null})"));
+  ChatToMessagesStream with(StreamOptions{"m", 5, nullptr});
+  std::string out;
+  with.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n"
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n",
+            out);
+  EXPECT_TRUE(with.done());
+  EXPECT_TRUE(with.usage_reported());
+  ChatToMessagesStream without(StreamOptions{"m", 5, nullptr});
+  without.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", out);
+  EXPECT_TRUE(without.done());
+  EXPECT_FALSE(without.usage_reported());
 }
 
 }  // namespace
