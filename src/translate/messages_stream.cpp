@@ -50,13 +50,17 @@ void MessagesToChatStream::feed(std::string_view bytes, std::string& out) {
   parser_.feed(bytes, sink);
 }
 
-void MessagesToChatStream::chunk(std::string_view delta_json, std::string_view finish, std::string& out) {
+void MessagesToChatStream::chunk_head(std::string& out) const {
   out += R"(data: {"id":)";
   append_json_string(out, id_);
   out += R"(,"object":"chat.completion.chunk","created":)";
   append_uint(out, static_cast<std::uint64_t>(options_.created));
   out += R"(,"model":)";
   append_json_string(out, options_.model);
+}
+
+void MessagesToChatStream::chunk(std::string_view delta_json, std::string_view finish, std::string& out) {
+  chunk_head(out);
   out += R"(,"choices":[{"index":0,"delta":)";
   out += delta_json;
   out += R"(,"logprobs":null,"finish_reason":)";
@@ -129,12 +133,7 @@ void MessagesToChatStream::on_event(std::string_view type, std::string_view data
     if (options_.include_usage) {
       // OpenAI counts cached tokens inside prompt_tokens (§6.4).
       const std::uint64_t prompt = input_ + cache_read_ + cache_write_;
-      out += R"(data: {"id":)";
-      append_json_string(out, id_);
-      out += R"(,"object":"chat.completion.chunk","created":)";
-      append_uint(out, static_cast<std::uint64_t>(options_.created));
-      out += R"(,"model":)";
-      append_json_string(out, options_.model);
+      chunk_head(out);
       out += R"(,"choices":[],"usage":{"prompt_tokens":)";
       append_uint(out, prompt);
       out += R"(,"completion_tokens":)";

@@ -46,6 +46,7 @@ class MessagesToChatStream {
   };
   void on_event(std::string_view type, std::string_view data, std::string& out);
   void chunk(std::string_view delta_json, std::string_view finish, std::string& out);
+  void chunk_head(std::string& out) const;  // `data: {"id",...,"model"` of every chunk
 
   ChatStreamOptions options_;
   stream::SseParser parser_;

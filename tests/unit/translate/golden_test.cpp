@@ -113,6 +113,27 @@ void expect_same_events(const std::string& expected, const std::string& actual, 
   }
 }
 
+// The translated request against upstream_request.json, or the refusal against expected_error;
+// false when the case ends there.
+template <class Request>
+bool expect_request(const fs::path& dir, const Result<Request>& req) {
+  if (fs::exists(dir / "expected_error")) {
+    EXPECT_FALSE(req.ok());
+    if (!req.ok()) {
+      EXPECT_EQ(req.error().message, read(dir / "expected_error"));
+    }
+    return false;
+  }
+  if (!req.ok()) {
+    ADD_FAILURE() << req.error().message;
+    return false;
+  }
+  const json::value upstream_request = json::parse(req.value().body);
+  if (updating()) write(dir / "upstream_request.json", pretty(upstream_request) + "\n");
+  EXPECT_EQ(json::parse(read(dir / "upstream_request.json")), upstream_request) << pretty(upstream_request);
+  return true;
+}
+
 class Golden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Golden, Case) {
@@ -128,15 +149,7 @@ TEST_P(Golden, Case) {
   ro.model = opt_string("upstream_model", "upstream-model");
   if (options.contains("max_tokens_cap")) ro.max_tokens = options.at("max_tokens_cap").as_int64();
   auto req = messages_to_chat(json::serialize(client), ro);
-  if (fs::exists(dir / "expected_error")) {
-    ASSERT_FALSE(req.ok());
-    EXPECT_EQ(req.error().message, read(dir / "expected_error"));
-    return;
-  }
-  ASSERT_TRUE(req.ok()) << req.error().message;
-  const json::value upstream_request = json::parse(req.value().body);
-  if (updating()) write(dir / "upstream_request.json", pretty(upstream_request) + "\n");
-  EXPECT_EQ(json::parse(read(dir / "upstream_request.json")), upstream_request) << pretty(upstream_request);
+  if (!expect_request(dir, req)) return;
 
   StreamOptions so;
   so.model = client.as_object().at("model").as_string().c_str();
@@ -202,15 +215,7 @@ TEST_P(GoldenOpenAIClient, Case) {
   const fs::path dir = fs::path(SLUICE_GOLDEN_OPENAI_CLIENT_DIR) / GetParam();
   const std::string client = read(dir / "client_request.json");
   auto req = chat_to_messages(client, 4096);
-  if (fs::exists(dir / "expected_error")) {
-    ASSERT_FALSE(req.ok());
-    EXPECT_EQ(req.error().message, read(dir / "expected_error"));
-    return;
-  }
-  ASSERT_TRUE(req.ok()) << req.error().message;
-  const json::value upstream_request = json::parse(req.value().body);
-  if (updating()) write(dir / "upstream_request.json", pretty(upstream_request) + "\n");
-  EXPECT_EQ(json::parse(read(dir / "upstream_request.json")), upstream_request) << pretty(upstream_request);
+  if (!expect_request(dir, req)) return;
 
   const ChatStreamOptions so{req.value().model, req.value().include_usage, 1700000000};
   if (fs::exists(dir / "upstream_response.sse")) {
