@@ -81,15 +81,21 @@ struct Grammar final : sluice::stream::SseSink {
   }
 };
 
-std::string run_stream(std::string_view bytes, std::string_view sizes) {
-  ChatToMessagesStream t(StreamOptions{"claude-test", 10, nullptr});
-  std::string out;
+// Feeds `bytes` to `translator` in pieces whose sizes come from `sizes` (whole when empty).
+template <class Translator>
+void feed_in_pieces(Translator& translator, std::string_view bytes, std::string_view sizes, std::string& out) {
   std::size_t at = 0, k = 0;
   while (at < bytes.size()) {
     std::size_t n = sizes.empty() ? bytes.size() : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
-    t.feed(bytes.substr(at, n), out);
+    translator.feed(bytes.substr(at, n), out);
     at += n;
   }
+}
+
+std::string run_stream(std::string_view bytes, std::string_view sizes) {
+  ChatToMessagesStream t(StreamOptions{"claude-test", 10, nullptr});
+  std::string out;
+  feed_in_pieces(t, bytes, sizes, out);
   t.finish(out);
   return out;
 }
@@ -97,12 +103,7 @@ std::string run_stream(std::string_view bytes, std::string_view sizes) {
 std::string run_reverse(std::string_view bytes, std::string_view sizes) {
   MessagesToChatStream t(ChatStreamOptions{"m", true, 1});
   std::string out;
-  std::size_t at = 0, k = 0;
-  while (at < bytes.size()) {
-    std::size_t n = sizes.empty() ? bytes.size() : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
-    t.feed(bytes.substr(at, n), out);
-    at += n;
-  }
+  feed_in_pieces(t, bytes, sizes, out);
   return out;
 }
 

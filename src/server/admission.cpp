@@ -22,10 +22,8 @@ using anthropic_kind = providers::anthropic::RequestKind;
 net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::ResponseWriter& w, Exchange& ex,
                                                   bool messages) {
   ex.charge.metered = true;  // from here on, every outcome gets a ledger row
-  auto ct = req.msg[bhttp::field::content_type];
-  if (!is_json_content_type({ct.data(), ct.size()})) {
-    Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
-    co_await reply_error(req, w, ex, e);
+  if (auto e = check_json_body(req)) {
+    co_await reply_error(req, w, ex, *e);
     co_return false;
   }
   auto info = providers::anthropic::validate_request(req.msg.body(),
@@ -99,12 +97,17 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   co_return true;
 }
 
-net::awaitable<bool> Gateway::admit_chat_request(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
+std::optional<Error> Gateway::check_json_body(const http::Request& req) {
   auto ct = req.msg[bhttp::field::content_type];
-  if (!is_json_content_type({ct.data(), ct.size()})) {
-    Error e{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
+  if (is_json_content_type({ct.data(), ct.size()})) return std::nullopt;
+  return Error{ErrorKind::UnsupportedMediaType, "Content-Type must be application/json, got '" + std::string(ct) + "'", {}};
+}
+
+net::awaitable<bool> Gateway::admit_chat_request(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
+  // Checked before translating: a body that is not JSON is a 415, not a parse error.
+  if (auto e = check_json_body(req)) {
     ex.charge.metered = true;
-    co_await reply_error(req, w, ex, e);
+    co_await reply_error(req, w, ex, *e);
     co_return false;
   }
   // max_tokens is optional for OpenAI clients and required by Anthropic.

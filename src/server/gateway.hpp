@@ -61,6 +61,10 @@ class Gateway {
                                   http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
   net::awaitable<bool> relay_body(const http::Request& req, upstream::UpstreamResponse& res,
                                   http::ResponseWriter& w, Exchange& ex);
+  // A whole (not streamed) answer or error, in the client's dialect: relay_body, or one of the two
+  // translating relays below.
+  net::awaitable<bool> relay_whole(const http::Request& req, upstream::UpstreamResponse& res,
+                                   http::ResponseWriter& w, Exchange& ex);
   // Reads a whole answer to translate into `body`; false when it failed (answered already).
   net::awaitable<bool> read_answer(const http::Request& req, upstream::UpstreamResponse& res,
                                    http::ResponseWriter& w, Exchange& ex, std::string& body);
@@ -88,6 +92,8 @@ class Gateway {
   // translated back in the relay.
   net::awaitable<bool> admit_chat_request(http::Request& req, http::ResponseWriter& w, Exchange& ex);
   std::optional<Error> redact_body(http::Request& req, Exchange& ex);
+  // 415 unless the request says its body is JSON.
+  static std::optional<Error> check_json_body(const http::Request& req);
   // `betas`: every anthropic-beta line of the request, joined by commas.
   std::optional<Error> guard_context(http::Request& req, Exchange& ex, const stages::context::RequestTokens& estimate,
                                      const std::string& model, std::int64_t max_tokens, const std::string& betas);

@@ -214,14 +214,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         auto ct = res->head()[bhttp::field::content_type];
         bool sse = is_event_stream({ct.data(), ct.size()});
         if (res->status() < 400 && !sse) {
-          bool ok = false;
-          if (ex.translation) {
-            ok = co_await relay_translated_body(req, *res, w, ex);
-          } else if (ex.openai_client || ex.openai_models) {
-            ok = co_await relay_body_to_openai(req, *res, w, ex);
-          } else {
-            ok = co_await relay_body(req, *res, w, ex);
-          }
+          bool ok = co_await relay_whole(req, *res, w, ex);
           count_attempt(ok ? "success" : "transport_error");
           record(d, ok || ex.client_gone, pick.probe);
           ex.current = nullptr;
@@ -285,13 +278,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         co_return;
       }
       if (res && res->status() >= 400) {
-        if (ex.translation) {
-          co_await relay_translated_body(req, *res, w, ex);
-        } else if (ex.openai_client || ex.openai_models) {
-          co_await relay_body_to_openai(req, *res, w, ex);
-        } else {
-          co_await relay_body(req, *res, w, ex);
-        }
+        co_await relay_whole(req, *res, w, ex);
         ex.current = nullptr;
         log(req, w, ex);
         co_return;

@@ -351,6 +351,13 @@ net::awaitable<bool> Gateway::relay_body(const http::Request& req, upstream::Ups
   co_return true;
 }
 
+net::awaitable<bool> Gateway::relay_whole(const http::Request& req, upstream::UpstreamResponse& res,
+                                          http::ResponseWriter& w, Exchange& ex) {
+  if (ex.translation) co_return co_await relay_translated_body(req, res, w, ex);
+  if (ex.openai_client || ex.openai_models) co_return co_await relay_body_to_openai(req, res, w, ex);
+  co_return co_await relay_body(req, res, w, ex);
+}
+
 net::awaitable<bool> Gateway::read_answer(const http::Request& req, upstream::UpstreamResponse& res,
                                           http::ResponseWriter& w, Exchange& ex, std::string& body) {
   // Small enough to hold: a whole answer or error to translate (a request body is capped the same).

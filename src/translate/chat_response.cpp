@@ -1,6 +1,5 @@
 #include "translate/chat_response.hpp"
 
-#include <cctype>
 
 #include <simdjson.h>
 
@@ -51,9 +50,7 @@ Result<std::string> chat_to_message(std::string_view chat_body, const StreamOpti
     return Error{ErrorKind::UpstreamFailed, "the upstream answer has no message", "upstream_malformed"};
   }
   std::string out = R"({"id":)";
-  std::string id = "msg_";
-  for (char c : string_at(doc, "id")) id.push_back((std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_');
-  append_json_string(out, id);
+  append_json_string(out, message_id_for(string_at(doc, "id")));
   out += R"(,"type":"message","role":"assistant","model":)";
   append_json_string(out, options.model);
   out += R"(,"content":[)";
@@ -105,7 +102,7 @@ Result<std::string> chat_to_message(std::string_view chat_body, const StreamOpti
   const std::string_view finish = string_at(choice, "finish_reason");
   out += R"(],"stop_reason":")";
   out += !refusal.empty() && string_at(message, "content").empty() ? std::string_view("refusal") : stop_reason_for(finish, had_tools);
-  out += R"(","stop_sequence":null,"usage":{"input_tokens":)";
+  out += R"(","stop_sequence":null,"usage":)";
   element usage;
   std::uint64_t input = options.input_estimate, output = 0, cached = 0, written = 0;
   if (doc["usage"].get(usage) == SUCCESS && usage.is_object()) {
@@ -118,14 +115,8 @@ Result<std::string> chat_to_message(std::string_view chat_body, const StreamOpti
     input = prompt > cached + written ? prompt - cached - written : 0;
     output = uint_at(usage, "completion_tokens").value_or(0);
   }
-  append_uint(out, input);
-  out += R"(,"cache_creation_input_tokens":)";
-  append_uint(out, written);
-  out += R"(,"cache_read_input_tokens":)";
-  append_uint(out, cached);
-  out += R"(,"output_tokens":)";
-  append_uint(out, output);
-  out += "}}";
+  append_anthropic_usage(out, input, written, cached, output);
+  out += '}';
   return out;
 }
 

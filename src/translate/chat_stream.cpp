@@ -1,6 +1,5 @@
 #include "translate/chat_stream.hpp"
 
-#include <cctype>
 
 #include <simdjson.h>
 
@@ -143,15 +142,14 @@ void ChatToMessagesStream::on_data(std::string_view data, std::string& out) {
 void ChatToMessagesStream::start(std::string_view upstream_id, std::string& out) {
   started_ = true;
   std::string data = R"({"type":"message_start","message":{"id":)";
-  std::string id = "msg_";
-  for (char c : upstream_id) id.push_back((std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_');
+  std::string id = message_id_for(upstream_id);
   if (upstream_id.empty()) id += "sluice";
   append_json_string(data, id);
   data += R"(,"type":"message","role":"assistant","model":)";
   append_json_string(data, options_.model);
-  data += R"(,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":)";
-  append_uint(data, options_.input_estimate);
-  data += R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}})";
+  data += R"(,"content":[],"stop_reason":null,"stop_sequence":null,"usage":)";
+  append_anthropic_usage(data, options_.input_estimate, 0, 0, 0);
+  data += "}}";
   stream::append_event(out, "message_start", data);
 }
 
@@ -265,15 +263,9 @@ void ChatToMessagesStream::end(std::string& out) {
   const std::uint64_t output = completion_tokens_.value_or((output_bytes_ + 3) / 4);
   std::string data = R"({"type":"message_delta","delta":{"stop_reason":")";
   data += stop_reason_for(finish_reason_, !tools_.empty());
-  data += R"(","stop_sequence":null},"usage":{"input_tokens":)";
-  append_uint(data, input);
-  data += R"(,"cache_creation_input_tokens":)";
-  append_uint(data, written);
-  data += R"(,"cache_read_input_tokens":)";
-  append_uint(data, cached);
-  data += R"(,"output_tokens":)";
-  append_uint(data, output);
-  data += "}}";
+  data += R"(","stop_sequence":null},"usage":)";
+  append_anthropic_usage(data, input, written, cached, output);
+  data += '}';
   stream::append_event(out, "message_delta", data);
   stream::append_event(out, "message_stop", R"({"type":"message_stop"})");
   done_ = true;

@@ -67,15 +67,8 @@ Result<std::string> message_to_chat_completion(std::string_view message_json, st
     const std::uint64_t prompt =
         uint_at(usage, "input_tokens").value_or(0) + cached + uint_at(usage, "cache_creation_input_tokens").value_or(0);
     const std::uint64_t completion = uint_at(usage, "output_tokens").value_or(0);
-    out += R"(,"usage":{"prompt_tokens":)";
-    append_uint(out, prompt);
-    out += R"(,"completion_tokens":)";
-    append_uint(out, completion);
-    out += R"(,"total_tokens":)";
-    append_uint(out, prompt + completion);
-    out += R"(,"prompt_tokens_details":{"cached_tokens":)";
-    append_uint(out, cached);
-    out += "}}";
+    out += R"(,"usage":)";
+    append_openai_usage(out, prompt, completion, cached);
   }
   out += '}';
   return out;

@@ -134,15 +134,9 @@ void MessagesToChatStream::on_event(std::string_view type, std::string_view data
       // OpenAI counts cached tokens inside prompt_tokens (§6.4).
       const std::uint64_t prompt = input_ + cache_read_ + cache_write_;
       chunk_head(out);
-      out += R"(,"choices":[],"usage":{"prompt_tokens":)";
-      append_uint(out, prompt);
-      out += R"(,"completion_tokens":)";
-      append_uint(out, output_);
-      out += R"(,"total_tokens":)";
-      append_uint(out, prompt + output_);
-      out += R"(,"prompt_tokens_details":{"cached_tokens":)";
-      append_uint(out, cache_read_);
-      out += "}}}\n\n";
+      out += R"(,"choices":[],"usage":)";
+      append_openai_usage(out, prompt, output_, cache_read_);
+      out += "}\n\n";
     }
     out += "data: [DONE]\n\n";
     done_ = true;

@@ -58,6 +58,12 @@ std::string ToolNames::to_client(std::string_view upstream) const {
   return std::string(upstream);
 }
 
+std::string message_id_for(std::string_view upstream_id) {
+  std::string id = "msg_";
+  for (char c : upstream_id) id.push_back(safe_char(c) ? c : '_');
+  return id;
+}
+
 std::string tool_id_to_client(std::string_view id) {
   bool safe = !id.empty();
   for (char c : id) safe = safe && safe_char(c);

@@ -31,6 +31,10 @@ class ToolNames {
 
 bool is_openai_safe_name(std::string_view name);
 
+// An Anthropic message id from an upstream answer's id: "msg_" + the id, characters outside
+// [A-Za-z0-9_-] replaced by '_'.
+std::string message_id_for(std::string_view upstream_id);
+
 // An upstream tool call id as the client sees it, and back.
 std::string tool_id_to_client(std::string_view upstream_id);
 std::string tool_id_to_upstream(std::string_view client_id);

@@ -14,6 +14,7 @@
 // case folders instead (then read every changed file before committing it).
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -134,6 +135,32 @@ bool expect_request(const fs::path& dir, const Result<Request>& req) {
   return true;
 }
 
+// The translated stream against client_response.sse, fed whole, byte by byte and in 7-byte
+// pieces (`translate(upstream, piece)`): the output must not depend on the chunking.
+void expect_stream(const fs::path& dir, const std::function<std::string(const std::string&, std::size_t)>& translate) {
+  const std::string upstream = read(dir / "upstream_response.sse");
+  const std::string whole = translate(upstream, upstream.size() + 1);
+  if (updating()) write(dir / "client_response.sse", whole);
+  expect_same_events(read(dir / "client_response.sse"), whole, "whole");
+  EXPECT_EQ(whole, translate(upstream, 1)) << "byte by byte";
+  EXPECT_EQ(whole, translate(upstream, 7)) << "7-byte pieces";
+}
+
+// A translated whole answer or error against client_response.json and client_status.
+void expect_answer(const fs::path& dir, const json::value& actual, int actual_status) {
+  if (updating()) {
+    write(dir / "client_response.json", pretty(actual) + "\n");
+    if (actual_status != 200) write(dir / "client_status", std::to_string(actual_status) + "\n");
+  }
+  EXPECT_EQ(json::parse(read(dir / "client_response.json")), actual) << pretty(actual);
+  const int expected_status = fs::exists(dir / "client_status") ? std::stoi(read(dir / "client_status")) : 200;
+  EXPECT_EQ(expected_status, actual_status);
+}
+
+int upstream_status(const fs::path& dir) {
+  return fs::exists(dir / "upstream_status") ? std::stoi(read(dir / "upstream_status")) : 200;
+}
+
 class Golden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Golden, Case) {
@@ -157,17 +184,11 @@ TEST_P(Golden, Case) {
   so.tools = &req.value().tools;
 
   if (fs::exists(dir / "upstream_response.sse")) {
-    const std::string upstream = read(dir / "upstream_response.sse");
-    const std::string whole = translate_stream(upstream, so, upstream.size() + 1);
-    if (updating()) write(dir / "client_response.sse", whole);
-    const std::string expected = read(dir / "client_response.sse");
-    expect_same_events(expected, whole, "whole");
-    EXPECT_EQ(whole, translate_stream(upstream, so, 1)) << "byte by byte";
-    EXPECT_EQ(whole, translate_stream(upstream, so, 7)) << "7-byte pieces";
+    expect_stream(dir, [&](const std::string& up, std::size_t piece) { return translate_stream(up, so, piece); });
     return;
   }
   const std::string upstream = read(dir / "upstream_response.json");
-  const int status = fs::exists(dir / "upstream_status") ? std::stoi(read(dir / "upstream_status")) : 200;
+  const int status = upstream_status(dir);
   json::value actual;
   int actual_status = status;
   if (status < 300) {
@@ -179,13 +200,7 @@ TEST_P(Golden, Case) {
     actual_status = e.status;
     actual = json::object{{"type", "error"}, {"error", json::object{{"type", e.type}, {"message", e.message}}}};
   }
-  if (updating()) {
-    write(dir / "client_response.json", pretty(actual) + "\n");
-    if (actual_status != 200) write(dir / "client_status", std::to_string(actual_status) + "\n");
-  }
-  EXPECT_EQ(json::parse(read(dir / "client_response.json")), actual) << pretty(actual);
-  const int expected_status = fs::exists(dir / "client_status") ? std::stoi(read(dir / "client_status")) : 200;
-  EXPECT_EQ(expected_status, actual_status);
+  expect_answer(dir, actual, actual_status);
 }
 
 std::vector<std::string> cases(const char* dir) {
@@ -219,16 +234,11 @@ TEST_P(GoldenOpenAIClient, Case) {
 
   const ChatStreamOptions so{req.value().model, req.value().include_usage, 1700000000};
   if (fs::exists(dir / "upstream_response.sse")) {
-    const std::string upstream = read(dir / "upstream_response.sse");
-    const std::string whole = translate_reverse(upstream, so, upstream.size() + 1);
-    if (updating()) write(dir / "client_response.sse", whole);
-    expect_same_events(read(dir / "client_response.sse"), whole, "whole");
-    EXPECT_EQ(whole, translate_reverse(upstream, so, 1)) << "byte by byte";
-    EXPECT_EQ(whole, translate_reverse(upstream, so, 7)) << "7-byte pieces";
+    expect_stream(dir, [&](const std::string& up, std::size_t piece) { return translate_reverse(up, so, piece); });
     return;
   }
   const std::string upstream = read(dir / "upstream_response.json");
-  const int status = fs::exists(dir / "upstream_status") ? std::stoi(read(dir / "upstream_status")) : 200;
+  const int status = upstream_status(dir);
   json::value actual;
   int actual_status = status;
   if (status < 300) {
@@ -240,13 +250,7 @@ TEST_P(GoldenOpenAIClient, Case) {
     actual_status = e.status;
     actual = json::parse(e.body);
   }
-  if (updating()) {
-    write(dir / "client_response.json", pretty(actual) + "\n");
-    if (actual_status != 200) write(dir / "client_status", std::to_string(actual_status) + "\n");
-  }
-  EXPECT_EQ(json::parse(read(dir / "client_response.json")), actual) << pretty(actual);
-  const int expected_status = fs::exists(dir / "client_status") ? std::stoi(read(dir / "client_status")) : 200;
-  EXPECT_EQ(expected_status, actual_status);
+  expect_answer(dir, actual, actual_status);
 }
 
 INSTANTIATE_TEST_SUITE_P(Translate, GoldenOpenAIClient, ::testing::ValuesIn(cases(SLUICE_GOLDEN_OPENAI_CLIENT_DIR)),
