@@ -29,6 +29,12 @@ std::optional<json::object> parse_object(std::string_view data) {
   return std::move(v.as_object());
 }
 
+// A block index as the splicer takes it: a negative or absurd one (garbage from an upstream) is 0.
+int block_index(const json::object& o) {
+  std::int64_t raw = int_at(o, "index");
+  return raw < 0 || raw > 1'000'000 ? 0 : static_cast<int>(raw);
+}
+
 void read_usage(const json::object& usage, stages::meter::Usage& u) {
   u.input_tokens = int_at(usage, "input_tokens");
   u.cache_creation_tokens = int_at(usage, "cache_creation_input_tokens");
@@ -49,7 +55,7 @@ void StreamSplice::observe(std::string_view type, std::string_view data) {
   } else if (type == "content_block_start") {
     auto o = parse_object(data);
     if (!o) return;
-    int index = static_cast<int>(int_at(*o, "index"));
+    int index = block_index(*o);
     open_index_ = index;
     last_index_ = std::max(last_index_, index);
     const auto* block = o->if_contains("content_block");
@@ -63,6 +69,7 @@ void StreamSplice::observe(std::string_view type, std::string_view data) {
   } else if (type == "content_block_delta") {
     auto o = parse_object(data);
     if (!o) return;
+    last_index_ = std::max(last_index_, block_index(*o));
     const auto* delta = o->if_contains("delta");
     if (!delta || !delta->is_object()) return;
     const auto& d = delta->as_object();
@@ -77,6 +84,7 @@ void StreamSplice::observe(std::string_view type, std::string_view data) {
       non_text_ = true;  // a tool's input, a citation: no prefill carries it
     }
   } else if (type == "content_block_stop") {
+    if (auto o = parse_object(data)) last_index_ = std::max(last_index_, block_index(*o));
     open_index_ = -1;
     open_text_ = false;
   } else if (type == "message_delta" || type == "message_stop") {
@@ -145,7 +153,7 @@ void StreamSplice::on_event(const stream::SseEvent& ev) {
       emit(out, ev.type, ev.data);  // the relay's watcher judges it
       return;
     }
-    int j = static_cast<int>(int_at(*o, "index"));
+    int j = block_index(*o);
     if (ev.type == "content_block_start" && j == 0 && join_open_block_ && !first_block_seen_) {
       first_block_seen_ = true;
       const auto* block = o->if_contains("content_block");

@@ -40,6 +40,8 @@ class StreamSplice : private stream::SseSink {
   // The continuation ended with message_delta: its usage was reported.
   bool usage_reported() const { return cont_delta_; }
   bool continuing() const { return attempt_ > 1; }
+  // The client index the continuation's block 0 maps to (after begin()).
+  int base() const { return base_; }
 
  private:
   void on_event(const stream::SseEvent& ev) override;
