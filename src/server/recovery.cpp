@@ -26,6 +26,7 @@ net::awaitable<void> Gateway::recover_stream(http::Request& req, http::ResponseW
   ex.charge.usage_guessed = true;
   for (;;) {
     ++ex.recoveries;
+    ex.charge.recoveries = ex.recoveries;
     const std::string cause = last.failure ? last.failure->message : std::string("upstream stream broke");
     std::fprintf(stderr,
                  "{\"event\":\"stream_recovery\",\"request_id\":\"%s\",\"attempt\":%d,\"prefill_bytes\":%zu,"

@@ -73,7 +73,7 @@ function accumulate(events) {
 
 function ledgerRow(g, requestId) {
   const q = spawnSync('sqlite3', ['-json', join(g.dataDir, 'sluice.db'),
-    `SELECT input_tokens, output_tokens, estimated, attempts, error FROM requests WHERE request_id = '${requestId}'`], { encoding: 'utf8' });
+    `SELECT input_tokens, output_tokens, estimated, attempts, recoveries, error FROM requests WHERE request_id = '${requestId}'`], { encoding: 'utf8' });
   assert.equal(q.status, 0, q.stderr);
   return q.stdout.trim() ? JSON.parse(q.stdout)[0] : null;
 }
@@ -111,6 +111,7 @@ describe('a broken upstream stream is continued', () => {
       assert.equal(row.output_tokens, got.usage.output_tokens);
       assert.equal(row.estimated, 1, 'the broken attempt never reported its output');
       assert.equal(row.attempts, 2);
+      assert.equal(row.recoveries, 1, 'the row says the stream was recovered');
       const line = await waitFor(() => gw.accessLog().find((l) => l.request_id === res.headers['x-sluice-request-id']), 3000);
       assert.equal(line.recoveries, 1);
       assert.equal(line.error, undefined, 'the client got a whole answer');
