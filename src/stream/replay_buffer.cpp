@@ -34,11 +34,14 @@ std::uint64_t ReplayStream::events() const {
 }
 
 void ReplayStream::end(StreamState how) {
-  std::lock_guard lock(mu_);
-  if (state_ != StreamState::Running) return;
-  state_ = how;
-  ended_at_ = ReplayClock::now();
-  wake_locked();
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != StreamState::Running) return;
+    state_ = how;
+    ended_at_ = ReplayClock::now();
+    wake_locked();
+  }
+  store_.on_end(shared_from_this());
 }
 
 void ReplayStream::set_meta(std::string model, std::string upstream_request_id) {
@@ -148,23 +151,31 @@ ReplayStore::ReplayStore(ReplaySettings settings) : settings_(settings) {}
 ReplayStore::~ReplayStore() = default;
 
 std::shared_ptr<ReplayStream> ReplayStore::create(std::string owner, bool openai) {
-  auto s = std::make_shared<ReplayStream>(*this, make_stream_id(), std::move(owner), openai);
+  // Not make_shared: the queues' weak pointers would keep the whole object's memory alive.
+  std::shared_ptr<ReplayStream> s(new ReplayStream(*this, make_stream_id(), std::move(owner), openai));
   std::lock_guard lock(mu_);
-  sweep_locked(ReplayClock::now());
+  expire_locked(ReplayClock::now());
   by_id_.emplace(s->id(), s);
-  order_.push_back(s);
+  created_.push_back(s);
+  // created_ is cleaned from its front, which a long stream can hold up: compact it when it has
+  // grown to twice what is alive (amortised O(1) per stream).
+  if (created_.size() > 2 * by_id_.size() + 1024) {
+    std::erase_if(created_, [](const std::weak_ptr<ReplayStream>& w) {
+      auto live = w.lock();
+      return !live || live->state() != StreamState::Running || live->evicted();
+    });
+  }
   return s;
 }
 
 std::shared_ptr<ReplayStream> ReplayStore::find(std::string_view id) {
   std::lock_guard lock(mu_);
   auto now = ReplayClock::now();
-  sweep_locked(now);
+  expire_locked(now);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return nullptr;
   auto s = it->second;
   std::lock_guard slock(s->mu_);
-  // Exact expiry even between sweeps.
   if (s->evicted_ || (s->state_ != StreamState::Running && now - s->ended_at_ >= settings_.ttl)) return nullptr;
   return s;
 }
@@ -225,24 +236,38 @@ void ReplayStore::forget_abandoned(const std::string& owner, const std::string& 
   }
 }
 
-void ReplayStore::sweep_locked(ReplayClock::time_point now) {
-  if (now - last_sweep_ < std::chrono::seconds(1)) return;
-  last_sweep_ = now;
-  for (auto it = by_id_.begin(); it != by_id_.end();) {
-    auto& s = *it->second;
-    bool drop;
-    {
-      std::lock_guard slock(s.mu_);
-      drop = s.evicted_ || (s.state_ != StreamState::Running && now - s.ended_at_ >= settings_.ttl);
+void ReplayStore::on_end(const std::shared_ptr<ReplayStream>& s) {
+  std::lock_guard lock(mu_);
+  ended_.push_back(s);
+}
+
+void ReplayStore::drop_locked(ReplayStream& s) {
+  bytes_.fetch_sub(s.discharge(), std::memory_order_relaxed);
+  by_id_.erase(s.id());
+}
+
+void ReplayStore::expire_locked(ReplayClock::time_point now) {
+  while (!ended_.empty()) {
+    auto s = ended_.front().lock();
+    if (s) {
+      bool evicted;
+      ReplayClock::time_point ended_at;
+      {
+        std::lock_guard slock(s->mu_);
+        evicted = s->evicted_;
+        ended_at = s->ended_at_;
+      }
+      if (!evicted && now - ended_at < settings_.ttl) break;  // the rest ended later
+      if (!evicted) drop_locked(*s);
     }
-    if (drop) {
-      bytes_.fetch_sub(s.discharge(), std::memory_order_relaxed);
-      it = by_id_.erase(it);
-    } else {
-      ++it;
-    }
+    ended_.pop_front();
   }
-  std::erase_if(order_, [](const std::weak_ptr<ReplayStream>& w) { return w.expired(); });
+  sweep_abandoned_locked(now);
+}
+
+void ReplayStore::sweep_abandoned_locked(ReplayClock::time_point now) {
+  if (abandoned_.empty() || now - last_abandoned_sweep_ < std::chrono::seconds(1)) return;
+  last_abandoned_sweep_ = now;
   for (auto it = abandoned_.begin(); it != abandoned_.end();) {
     auto s = it->second.lock();
     bool keep = false;
@@ -267,25 +292,32 @@ void ReplayStore::sweep_locked(ReplayClock::time_point now) {
 
 void ReplayStore::evict_until_under_cap() {
   std::lock_guard lock(mu_);
-  // Two passes, oldest first: streams that ended, then running ones (their clients keep getting
-  // events live; only a later resume is lost).
-  for (int pass = 0; pass < 2 && bytes_.load(std::memory_order_relaxed) > settings_.memory_cap; ++pass) {
-    for (auto& w : order_) {
-      if (bytes_.load(std::memory_order_relaxed) <= settings_.memory_cap) break;
-      auto s = w.lock();
-      if (!s) continue;
-      if (pass == 0 && s->state() == StreamState::Running) continue;
-      std::size_t freed = s->evict();
-      if (freed == 0) continue;
-      bytes_.fetch_sub(freed, std::memory_order_relaxed);
-      evictions_.fetch_add(1, std::memory_order_relaxed);
-      by_id_.erase(s->id());
-    }
+  auto over = [this] { return bytes_.load(std::memory_order_relaxed) > settings_.memory_cap; };
+  auto evict = [this](ReplayStream& s) {
+    std::size_t freed = s.evict();
+    if (freed == 0) return;
+    bytes_.fetch_sub(freed, std::memory_order_relaxed);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+    by_id_.erase(s.id());
+  };
+  // The streams that ended longest ago first; then running ones, oldest first (their clients
+  // keep getting events live; only a later resume is lost).
+  while (over() && !ended_.empty()) {
+    if (auto s = ended_.front().lock()) evict(*s);
+    ended_.pop_front();
   }
-  std::erase_if(order_, [this](const std::weak_ptr<ReplayStream>& w) {
-    auto s = w.lock();
-    return !s || s->evicted();
-  });
+  while (over() && !created_.empty()) {
+    auto s = created_.front().lock();
+    created_.pop_front();
+    if (s && s->state() == StreamState::Running) evict(*s);
+    // (An ended one is in ended_ and leaves from there.)
+  }
+  // Streams that ended are done with created_: drop them from its front as it goes.
+  while (!created_.empty()) {
+    auto s = created_.front().lock();
+    if (s && s->state() == StreamState::Running && !s->evicted()) break;
+    created_.pop_front();
+  }
 }
 
 }  // namespace sluice::stream

@@ -150,20 +150,26 @@ class ReplayStore {
   void charge(std::size_t added);  // may evict
   void index_abandoned(const std::string& owner, const std::string& fingerprint, const std::shared_ptr<ReplayStream>& s);
   void forget_abandoned(const std::string& owner, const std::string& fingerprint);
-  void sweep_locked(ReplayClock::time_point now);
+  void on_end(const std::shared_ptr<ReplayStream>& s);  // queues it for expiry
+  // Drops ended streams past their TTL: the oldest-ended first, so only expired ones are touched.
+  void expire_locked(ReplayClock::time_point now);
+  void sweep_abandoned_locked(ReplayClock::time_point now);
+  void drop_locked(ReplayStream& s);  // out of by_id_, its bytes given back
   void evict_until_under_cap();
 
   const ReplaySettings settings_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<ReplayStream>, TransparentHash, std::equal_to<>> by_id_;
-  std::deque<std::weak_ptr<ReplayStream>> order_;  // creation order, for eviction
+  // Both queues are cleaned lazily from the front, so every stream is pushed and popped once.
+  std::deque<std::weak_ptr<ReplayStream>> created_;  // creation order: running streams to evict
+  std::deque<std::weak_ptr<ReplayStream>> ended_;    // end order: expiry, and the first to evict
   // owner + '\n' + fingerprint -> stream; and how many entries each owner has
   std::unordered_map<std::string, std::weak_ptr<ReplayStream>, TransparentHash, std::equal_to<>> abandoned_;
   std::unordered_map<std::string, std::size_t, TransparentHash, std::equal_to<>> abandoned_owners_;
   std::atomic<std::size_t> abandoned_count_{0};
   std::atomic<std::size_t> bytes_{0};
   std::atomic<std::uint64_t> evictions_{0};
-  ReplayClock::time_point last_sweep_{};
+  ReplayClock::time_point last_abandoned_sweep_{};
 };
 
 }  // namespace sluice::stream
