@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <boost/json/array.hpp>
+#include <boost/url/parse_query.hpp>
 
 namespace sluice::server {
 
@@ -80,6 +81,15 @@ std::string read_limits(const json::object& o, keys::Limits& out) {
   }
   out.concurrency = conc ? std::optional<int>(static_cast<int>(*conc)) : std::nullopt;
   return {};
+}
+
+QueryParams query_params(std::string_view query) {
+  QueryParams out;
+  if (query.empty()) return out;  // (an empty view may have no data pointer)
+  auto parsed = boost::urls::parse_query(boost::core::string_view(query.data(), query.size()));
+  if (!parsed) return out;
+  for (auto p : *parsed) out[p.key.decode()] = p.has_value ? p.value.decode() : std::string();
+  return out;
 }
 
 std::optional<std::int64_t> parse_time(std::string_view s) {
