@@ -275,7 +275,9 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   metrics_.duration.observe({o.route}, o.latency_ms / 1000.0);
   if (o.ttfb_ms) metrics_.ttfb.observe({o.route}, *o.ttfb_ms / 1000.0);
   metrics_.overhead.observe({o.route}, std::max(0.0, o.latency_ms - o.upstream_ms) / 1000.0);
-  if (o.route.starts_with("/v1/")) live_.record(o.latency_ms, o.ttfb_ms, o.status >= 400 || !o.error.empty());
+  if (o.route.starts_with("/v1/messages") || o.route == std::string_view("/v1/chat/completions")) {
+    live_.record(o.latency_ms, o.ttfb_ms, o.status >= 400 || !o.error.empty());
+  }
   release(c, o.model);  // if nothing did before the last byte
   if (!c.metered) return;
 

@@ -119,7 +119,7 @@ class Accounting {
   alerts::Detector detector_;
   alerts::Notifier notifier_;
   alerts::RecentAlerts recent_alerts_;
-  metrics::RecentWindow live_;  // requests on the API routes (/v1/...), not admin or probes
+  metrics::RecentWindow live_;  // model requests (messages, count_tokens, chat), not models lists, admin or probes
   std::atomic<std::int64_t> active_streams_{0};
 };
 

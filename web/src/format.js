@@ -4,10 +4,11 @@ const intFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 export const fmtInt = (n) => intFormat.format(n);
 
-// Micro-dollars as dollars: 2 decimals from $10, else 4 (small costs stay visible).
+// Micro-dollars as dollars: 2 decimals from $10 or for whole cents, else 4 (small costs stay
+// visible).
 export function fmtUsd(micros) {
-  const usd = micros / 1e6;
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: usd >= 10 ? 2 : 4, maximumFractionDigits: usd >= 10 ? 2 : 4 })}`;
+  const digits = micros >= 10_000_000 || micros % 10_000 === 0 ? 2 : 4;
+  return `$${(micros / 1e6).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 }
 
 export function fmtMs(ms) {
