@@ -209,7 +209,7 @@ function renderTotals(data) {
 window.addEventListener('resize', () => {
   for (const [name, c] of Object.entries(state.charts)) {
     const box = $(`chart-${name}`);
-    c.setSize({ width: Math.max(300, box.clientWidth), height: 240 });
+    if (box.clientWidth > 0) c.setSize({ width: Math.max(300, box.clientWidth), height: 240 });  // 0 while its tab is hidden
   }
 });
 
