@@ -66,6 +66,10 @@ int run_serve(const ServeOptions& opts) {
                ep.address().to_string().c_str(), ep.port(), provider.name.c_str(),
                provider.kind == config::ProviderKind::Mock ? "built-in mock at " : "", provider.base_url.c_str(),
                workers.size());
+  if (!cfg.admin.key.empty()) {
+    std::fprintf(stderr, "sluice: dashboard at http://%s:%u/admin/dashboard (sign in with the admin key)\n",
+                 ep.address().to_string().c_str(), ep.port());
+  }
   // The in-process mock is drained after the gateway, so the gateway's in-flight streams can
   // finish; only then are its stalled or paced replies cut short.
   std::vector<DrainStep> servers{{&server, nullptr}};

@@ -106,7 +106,9 @@ Accounting::Accounting(const config::Config& cfg, const Clock& clock)
       limiters_(clock),
       budgets_(clock),
       detector_(alert_settings(cfg.alerts), clock),
-      notifier_(alert_settings(cfg.alerts)) {
+      notifier_(alert_settings(cfg.alerts)),
+      recent_alerts_(200),
+      live_(clock) {
   seed_from_ledger();
   register_callbacks();
 }
@@ -273,6 +275,9 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   metrics_.duration.observe({o.route}, o.latency_ms / 1000.0);
   if (o.ttfb_ms) metrics_.ttfb.observe({o.route}, *o.ttfb_ms / 1000.0);
   metrics_.overhead.observe({o.route}, std::max(0.0, o.latency_ms - o.upstream_ms) / 1000.0);
+  if (o.route.starts_with("/v1/messages") || o.route == std::string_view("/v1/chat/completions")) {
+    live_.record(o.latency_ms, o.ttfb_ms, o.status >= 400 || !o.error.empty());
+  }
   release(c, o.model);  // if nothing did before the last byte
   if (!c.metered) return;
 
@@ -328,6 +333,7 @@ void Accounting::finish(const Outcome& o, Charge& c) {
 
   for (auto& alert : detector_.observe(c.project(), c.key ? c.key->id : "", o.request_id, o.model, u.total_tokens())) {
     metrics_.alerts.inc({alert.kind});
+    recent_alerts_.add(alert);
     notifier_.publish(alert);
   }
 }

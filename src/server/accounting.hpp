@@ -15,12 +15,14 @@
 
 #include "alerts/detector.hpp"
 #include "alerts/notifier.hpp"
+#include "alerts/recent.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "keys/directory.hpp"
 #include "ledger/sqlite_ledger.hpp"
+#include "metrics/recent_window.hpp"
 #include "metrics/registry.hpp"
 #include "server/gateway_metrics.hpp"
 #include "stages/budget/budget_book.hpp"
@@ -94,6 +96,10 @@ class Accounting {
   const std::string& database_path() const { return db_path_; }
   stages::budget::BudgetBook& budgets() { return budgets_; }
   std::atomic<std::int64_t>& active_streams() { return active_streams_; }
+  stages::ratelimit::LimiterRegistry& limiters() { return limiters_; }
+  // The dashboard's sources: the last alerts raised, and requests over the last minutes.
+  const alerts::RecentAlerts& recent_alerts() const { return recent_alerts_; }
+  const metrics::RecentWindow& live() const { return live_; }
 
  private:
   void seed_from_ledger();  // budgets' spend and alert baselines survive a restart
@@ -113,6 +119,8 @@ class Accounting {
   stages::budget::BudgetBook budgets_;
   alerts::Detector detector_;
   alerts::Notifier notifier_;
+  alerts::RecentAlerts recent_alerts_;
+  metrics::RecentWindow live_;  // model requests (messages, count_tokens, chat), not models lists, admin or probes
   std::atomic<std::int64_t> active_streams_{0};
 };
 

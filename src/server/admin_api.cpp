@@ -7,12 +7,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse_query.hpp>
 #include <openssl/crypto.h>
 
 #include "common/clock.hpp"
 #include "keys/secret.hpp"
 #include "server/admin_json.hpp"
+#include "server/dashboard_api.hpp"
 #include "server/exchange.hpp"
 
 namespace sluice::server {
@@ -28,15 +28,6 @@ struct AdminReply {
 };
 
 AdminReply fail(ErrorKind kind, std::string message) { return {0, nullptr, Error{kind, std::move(message), {}}}; }
-
-// Decoded query parameters (the last one wins when a name repeats).
-std::map<std::string, std::string> query_params(std::string_view query) {
-  std::map<std::string, std::string> out;
-  auto parsed = boost::urls::parse_query(query);
-  if (!parsed) return out;
-  for (auto p : *parsed) out[p.key.decode()] = p.has_value ? p.value.decode() : std::string();
-  return out;
-}
 
 bool truthy(const std::map<std::string, std::string>& q, const char* name) {
   auto it = q.find(name);
@@ -164,7 +155,22 @@ AdminReply dispatch(Accounting& acc, bhttp::verb method, std::string_view path, 
     return set_project(acc, std::string(path.substr(kProjects.size())), body);
   }
   if (is(bhttp::verb::get, "/admin/usage")) return usage(acc, query);
-  if (path == "/admin/keys" || path == "/admin/projects" || path == "/admin/usage") {
+  // The dashboard's reads (dashboard_api.hpp).
+  if (is(bhttp::verb::get, "/admin/usage/daily")) {
+    acc.ledger().flush_for(std::chrono::seconds(2));
+    auto db = storage::Db::open(acc.database_path());
+    auto now = unix_ms(std::chrono::system_clock::now());
+    return {200, daily_usage(db, acc.directory().list_projects(), query_params(query), now), std::nullopt};
+  }
+  if (is(bhttp::verb::get, "/admin/limits")) return {200, limits_report(acc), std::nullopt};
+  if (is(bhttp::verb::get, "/admin/alerts")) return {200, alerts_report(acc.recent_alerts(), query_params(query)), std::nullopt};
+  if (is(bhttp::verb::get, "/admin/requests/failed")) {
+    acc.ledger().flush_for(std::chrono::seconds(2));
+    auto db = storage::Db::open(acc.database_path());
+    return {200, failures_report(db, query_params(query)), std::nullopt};
+  }
+  if (path == "/admin/keys" || path == "/admin/projects" || path == "/admin/usage" || path == "/admin/usage/daily" ||
+      path == "/admin/limits" || path == "/admin/alerts" || path == "/admin/requests/failed" || path == "/admin/live") {
     return fail(ErrorKind::MethodNotAllowed, "method " + std::string(bhttp::to_string(method)) + " is not allowed on " + std::string(path));
   }
   return fail(ErrorKind::NotFound, "Not found: " + std::string(path));
@@ -180,6 +186,11 @@ bool same_secret(std::string_view a, std::string_view b) {
 }  // namespace
 
 net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w, Exchange& ex) {
+  std::string_view target = req.path();
+  if (target == "/admin/dashboard" || target.starts_with("/admin/dashboard/")) {
+    co_await dashboard(req, w, ex);  // the page itself is public; it asks for the key
+    co_return;
+  }
   if (admin_key_.empty()) {
     Error e{ErrorKind::Forbidden, "the admin API is off: set admin.key in the config or SLUICE_ADMIN_KEY", {}};
     co_await reply_error(req, w, ex, e);
@@ -190,6 +201,10 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
     accounting_->metrics().auth_failures.inc({presented.empty() ? "admin_missing" : "admin_invalid"});
     Error e{ErrorKind::Unauthenticated, "the admin API needs the admin key in x-api-key or Authorization: Bearer", {}};
     co_await reply_error(req, w, ex, e);
+    co_return;
+  }
+  if (target == "/admin/live" && req.msg.method() == bhttp::verb::get) {
+    co_await live(req, w, ex);  // in-memory figures only: no need for the admin thread
     co_return;
   }
   auto method = req.msg.method();
@@ -214,11 +229,16 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
     co_await reply_error(req, w, ex, *reply.error);
     co_return;
   }
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};
+  co_await reply_json(req, w, ex, static_cast<unsigned>(reply.status), reply.body);
+}
+
+net::awaitable<void> Gateway::reply_json(http::Request& req, http::ResponseWriter& w, Exchange& ex, unsigned status,
+                                         const json::value& body) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
   res.set(bhttp::field::content_type, "application/json");
   res.set(bhttp::field::cache_control, "no-store");
   res.set("x-sluice-request-id", req.request_id);
-  res.body() = json::serialize(reply.body);
+  res.body() = json::serialize(body);
   co_await w.send(std::move(res));
   log(req, w, ex);
 }

@@ -3,6 +3,7 @@
 // print the same figures (docs/admin-api.md documents them). Pure functions; thread-safe.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ boost::json::object project_json(const keys::ProjectRecord& p);
 // Reads rpm, tpm, concurrency, budget_usd_day, budget_usd_month from `o` (each optional, a
 // non-negative number; null clears it). Returns an error message, or empty.
 std::string read_limits(const boost::json::object& o, keys::Limits& out);
+
+// Decoded query parameters of a URL's query string (the last one wins when a name repeats).
+using QueryParams = std::map<std::string, std::string>;
+QueryParams query_params(std::string_view query);
 
 // "YYYY-MM-DD" (UTC midnight) or an integer of unix epoch milliseconds.
 std::optional<std::int64_t> parse_time(std::string_view s);

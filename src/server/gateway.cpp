@@ -173,10 +173,9 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
   co_await proxy(req, w, ex);
 }
 
-void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& res) const {
-  bool draining = draining_.load();
+boost::json::array Gateway::provider_states(bool& any_open) const {
   boost::json::array providers;
-  bool any_open = false;
+  any_open = false;
   for (const auto& p : providers_) {
     boost::json::array deployments;
     for (const auto& d : p->deployments()) {
@@ -188,6 +187,13 @@ void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& re
     }
     providers.push_back(boost::json::object{{"name", p->name()}, {"deployments", std::move(deployments)}});
   }
+  return providers;
+}
+
+void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& res) const {
+  bool draining = draining_.load();
+  bool any_open = false;
+  auto providers = provider_states(any_open);
   boost::json::object body{{"status", draining ? "draining" : (any_open ? "degraded" : "ok")},
                            {"providers", std::move(providers)}};
   res.result(draining ? bhttp::status::service_unavailable : bhttp::status::ok);

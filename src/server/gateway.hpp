@@ -9,6 +9,8 @@
 #include <atomic>
 
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -84,6 +86,9 @@ class Gateway {
   // sluice's own (x-sluice-request-id, x-sluice-attempts, x-should-retry when retries are spent).
   std::string response_fields(const http::Request& req, upstream::UpstreamResponse& res, const Exchange& ex) const;
   void health(http::Request& req, bhttp::response<bhttp::string_body>& res) const;
+  // Every provider's deployments with their breaker state and outstanding requests, as in
+  // /healthz; `any_open` tells whether a breaker is open.
+  boost::json::array provider_states(bool& any_open) const;
   void log(const http::Request& req, const http::ResponseWriter& w, Exchange& ex);  // the finish phase
   upstream::Provider* provider_named(const std::string& name);
   // Validation, admission, redaction and the context guard of a model request (admission.cpp);
@@ -104,6 +109,13 @@ class Gateway {
                                             std::string_view reason);
   // The admin API (admin_api.cpp): keys, projects and usage as JSON under /admin/.
   net::awaitable<void> admin(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  // The dashboard (dashboard_route.cpp): its static files under /admin/dashboard, served
+  // without the admin key (the page asks for it), and GET /admin/live, the live snapshot.
+  net::awaitable<void> dashboard(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  net::awaitable<void> live(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  // A 200 JSON answer of the admin API.
+  net::awaitable<void> reply_json(http::Request& req, http::ResponseWriter& w, Exchange& ex, unsigned status,
+                                  const boost::json::value& body);
   void register_gateway_metrics();
 
   // Resumable streams (resume.cpp). Whether this streaming request gets ids and a replay buffer.

@@ -60,6 +60,12 @@ bool LimiterRegistry::admit(const std::string& key_id, const Limits& key_limits,
   return true;
 }
 
+std::shared_ptr<KeyLimiter> LimiterRegistry::find(const std::string& id) {
+  std::lock_guard lk(mu_);
+  auto it = limiters_.find(id);
+  return it == limiters_.end() ? nullptr : it->second;
+}
+
 std::size_t LimiterRegistry::size() {
   std::lock_guard lk(mu_);
   return limiters_.size();

@@ -48,6 +48,9 @@ class LimiterRegistry {
              const Limits& project_limits, double tokens, Admitted& out, Refusal& refusal);
 
   std::size_t size();
+  // The limiter in use for `id` ("k:<key id>" or "p:<project>"), or nullptr when none was made
+  // yet; never creates one (for reports: an unused limiter is full).
+  std::shared_ptr<KeyLimiter> find(const std::string& id);
 
  private:
   const Clock& clock_;
