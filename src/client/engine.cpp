@@ -18,7 +18,12 @@ namespace {
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 
-config::ProviderConfig provider_for(const ClientOptions& o) {
+// Streams are bounded by the first-byte and idle timeouts, not by `total`: a long answer that
+// keeps arriving is never cut. (The pool of that client is separate; it only costs a few idle
+// connections.)
+constexpr std::chrono::hours kStreamTotal{24 * 365};
+
+config::ProviderConfig provider_for(const ClientOptions& o, bool streaming) {
   config::ProviderConfig p;
   p.name = "client";
   p.base_url = o.base_url;
@@ -27,7 +32,7 @@ config::ProviderConfig provider_for(const ClientOptions& o) {
   p.timeouts.connect = o.timeouts.connect;
   p.timeouts.first_byte = o.timeouts.first_byte;
   p.timeouts.idle = o.timeouts.idle;
-  p.timeouts.total = o.timeouts.total;
+  p.timeouts.total = streaming ? std::chrono::duration_cast<milliseconds>(kStreamTotal) : o.timeouts.total;
   p.pool_max_idle = 16;
   return p;
 }
@@ -49,7 +54,8 @@ std::string header(const upstream::UpstreamResponse& r, std::string_view name) {
 
 Client::Impl::Impl(ClientOptions options) : options_(std::move(options)), guard_(io_.get_executor()) {
   try {
-    upstream_ = std::make_unique<upstream::UpstreamClient>(provider_for(options_), 1);
+    upstream_ = std::make_unique<upstream::UpstreamClient>(provider_for(options_, false), 1);
+    stream_upstream_ = std::make_unique<upstream::UpstreamClient>(provider_for(options_, true), 1);
   } catch (const std::exception& e) {
     throw std::invalid_argument(e.what());
   }
@@ -137,7 +143,8 @@ net::awaitable<Result<Client::Impl::Sent>> Client::Impl::send(const Call& call) 
     req.headers = render_headers(call, retries);
     req.body = call.body;
     req.streaming = call.streaming;
-    auto sent = co_await upstream_->send(0, req);
+    auto& via = call.streaming ? *stream_upstream_ : *upstream_;
+    auto sent = co_await via.send(0, req);
     if (!sent.ok()) {
       auto wait = retry_wait(0, nullptr, retries, retry, clock_, random_);
       if (!wait) co_return transport_error(sent.error(), retries + 1);

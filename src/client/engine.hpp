@@ -63,7 +63,8 @@ class Client::Impl {
   ClientOptions options_;
   net::io_context io_;
   net::executor_work_guard<net::io_context::executor_type> guard_;
-  std::unique_ptr<upstream::UpstreamClient> upstream_;
+  std::unique_ptr<upstream::UpstreamClient> upstream_;         // non-streaming: the total deadline
+  std::unique_ptr<upstream::UpstreamClient> stream_upstream_;  // streams: first byte + idle only
   std::optional<stages::ratelimit::TokenBucket> limiter_;
   std::unique_ptr<stages::redact::Engine> redactor_;
   SystemClock& clock_ = SystemClock::instance();

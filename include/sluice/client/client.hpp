@@ -16,7 +16,7 @@
 //   date) when 0 < wait <= max_retry_after, else min(0.5 s * 2^n, 8 s) * (1 - 0.25 * random).
 //   A stream is never retried once its 200 head arrived.
 // - Tiered timeouts per attempt: connect, first byte (streams: until the response head),
-//   idle (streams: longest silence between two reads) and total.
+//   idle (streams: longest silence between two reads) and total (non-streaming answers).
 // - A stream that ends without message_stop is an error (StreamBroken), never a clean finish;
 //   an `event: error` in the stream is an Api error. When the server is a sluice gateway (its
 //   response carries `x-sluice-stream-id` and event ids `<id>:<seq>`), a stream whose
@@ -47,12 +47,13 @@ namespace sluice::client {
 
 using std::chrono::milliseconds;
 
-// Per attempt. The SDKs' defaults are 600 s in all and 5 s to connect.
+// Per attempt. The SDKs' defaults are 600 s in all and 5 s to connect. A stream is bounded by
+// connect, first_byte and idle only: an answer that keeps arriving is never cut by `total`.
 struct Timeouts {
   milliseconds connect{5'000};       // TCP (+ TLS) connect
   milliseconds first_byte{60'000};   // streams: request sent -> response head
   milliseconds idle{120'000};        // streams: longest silence between two body reads
-  milliseconds total{600'000};       // whole attempt; the only one for non-streaming answers
+  milliseconds total{600'000};       // non-streaming: the whole attempt, answer included
 };
 
 struct RetryOptions {

@@ -178,6 +178,38 @@ TEST(Client, IdleTimeoutMidStream) {
   EXPECT_EQ(server.requests().size(), 1u);  // never retried once the stream started
 }
 
+TEST(Client, TotalTimeoutBoundsANonStreamingAnswer) {
+  FakeServer server([](const FakeRequest&, int, FakeConn& c) {
+    std::this_thread::sleep_for(600ms);
+    c.json(200, kHelloMessage);
+  });
+  auto opts = options_for(server);
+  opts.timeouts.total = 150ms;
+  opts.retry.max_retries = 0;
+  Client client(opts);
+  auto msg = client.messages.create(hello_request());
+  ASSERT_FALSE(msg);
+  EXPECT_EQ(msg.error().kind, ErrorKind::Timeout);
+}
+
+TEST(Client, AStreamThatKeepsArrivingOutlivesTheTotalTimeout) {
+  FakeServer server([](const FakeRequest&, int, FakeConn& c) {
+    c.sse_head();
+    for (const auto& [type, data] : hello_events()) {
+      c.chunk(sse(type, data));
+      std::this_thread::sleep_for(60ms);  // 8 events: ~480 ms in all, never 200 ms silent
+    }
+    c.finish();
+  });
+  auto opts = options_for(server);
+  opts.timeouts.total = 150ms;
+  opts.timeouts.idle = 400ms;
+  Client client(opts);
+  auto msg = client.messages.stream(hello_request(), {});
+  ASSERT_TRUE(msg) << msg.error().to_string();
+  EXPECT_EQ(msg->text(), "Hello world");
+}
+
 TEST(Client, StreamDeliversTypedEventsAndTheFinalMessage) {
   FakeServer server([](const FakeRequest&, int, FakeConn& c) { stream_hello(c); });
   Client client(options_for(server));
