@@ -118,19 +118,22 @@ MessageAccumulator::State MessageAccumulator::on_block_start(std::size_t index, 
 MessageAccumulator::State MessageAccumulator::on_block_delta(std::size_t index, const json::object& delta) {
   auto& block = message_.content[index];
   auto type = str(delta, "type");
-  if (type == "text_delta") {
+  // A delta applies only to its kind of block, as in the SDKs' accumulators; a mismatched one
+  // (a text_delta for a tool_use block) is dropped rather than delivered.
+  bool is_tool = block.type == "tool_use" || block.type == "server_tool_use";
+  if (type == "text_delta" && block.type == "text") {
     auto text = str(delta, "text");
     block.text.append(text);
     if (cb_.on_text) cb_.on_text(index, text);
-  } else if (type == "input_json_delta") {
+  } else if (type == "input_json_delta" && is_tool) {
     auto part = str(delta, "partial_json");
     partial_json_[index].append(part);
     if (cb_.on_input_json) cb_.on_input_json(index, part);
-  } else if (type == "thinking_delta") {
+  } else if (type == "thinking_delta" && block.type == "thinking") {
     auto text = str(delta, "thinking");
     block.thinking.append(text);
     if (cb_.on_thinking) cb_.on_thinking(index, text);
-  } else if (type == "signature_delta") {
+  } else if (type == "signature_delta" && block.type == "thinking") {
     auto sig = str(delta, "signature");
     block.signature.append(sig);
     if (cb_.on_signature) cb_.on_signature(index, sig);

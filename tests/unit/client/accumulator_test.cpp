@@ -155,6 +155,18 @@ TEST(MessageAccumulator, UnknownEventsAndDeltasAreTolerated) {
   EXPECT_EQ(acc.message().content[0].extra.at("citations").as_array().size(), 1u);
 }
 
+TEST(MessageAccumulator, ADeltaForAnotherKindOfBlockIsDropped) {
+  std::string text;
+  StreamCallbacks cb;
+  cb.on_text = [&](std::size_t, std::string_view t) { text += t; };
+  MessageAccumulator acc(cb, 200, "");
+  acc.feed("message_start", kTextThenTool[0].second);
+  acc.feed("content_block_start", R"({"index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}})");
+  EXPECT_EQ(acc.feed("content_block_delta", R"({"index":0,"delta":{"type":"text_delta","text":"x"}})"), State::Open);
+  EXPECT_EQ(text, "");
+  EXPECT_EQ(acc.message().content[0].text, "");
+}
+
 TEST(MessageAccumulator, WithoutMessageStopItStaysOpen) {
   StreamCallbacks cb;
   MessageAccumulator acc(cb, 200, "");
