@@ -58,6 +58,8 @@ MessageAccumulator::State MessageAccumulator::feed(std::string_view event, std::
   if (ec || !v.is_object()) return fail("stream event " + std::string(event) + " is not a JSON object");
   const auto& o = v.get_object();
   if (event == "message_start") {
+    // As the SDKs' accumulators: one message per stream.
+    if (started_) return fail("unexpected event order: a second message_start");
     auto* m = o.if_contains("message");
     auto parsed = m && m->is_object() ? codec::message_from_json(m->get_object()) : std::nullopt;
     if (!parsed) return fail("message_start without a message");

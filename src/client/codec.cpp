@@ -1,5 +1,7 @@
 #include "client/codec.hpp"
 
+#include <limits>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -15,10 +17,18 @@ std::string str(const json::object& o, std::string_view key) {
   return {};
 }
 
+// A token count as an integer; out-of-range and non-finite numbers saturate (a count from the
+// network must not be undefined behaviour).
 std::int64_t num(const json::value& v) {
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
   if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<std::int64_t>(v.get_uint64());
-  if (v.is_double()) return static_cast<std::int64_t>(v.get_double());
+  if (v.is_uint64()) return v.get_uint64() > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(v.get_uint64());
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (!(d > -9.2e18)) return d != d ? 0 : std::numeric_limits<std::int64_t>::min();  // NaN -> 0
+    if (d > 9.2e18) return kMax;
+    return static_cast<std::int64_t>(d);
+  }
   return 0;
 }
 

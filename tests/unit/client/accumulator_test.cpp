@@ -117,6 +117,16 @@ TEST(MessageAccumulator, EventBeforeMessageStartIsAnOrderError) {
   EXPECT_EQ(acc.error().kind, ErrorKind::InvalidResponse);
 }
 
+TEST(MessageAccumulator, ASecondMessageStartIsAnOrderError) {
+  StreamCallbacks cb;
+  MessageAccumulator acc(cb, 200, "");
+  acc.feed("message_start", kTextThenTool[0].second);
+  acc.feed("content_block_start", kTextThenTool[1].second);
+  EXPECT_EQ(acc.feed("message_start", kTextThenTool[0].second), State::Failed);
+  EXPECT_EQ(acc.error().kind, ErrorKind::InvalidResponse);
+  EXPECT_EQ(acc.message().content.size(), 1u);  // what was received is kept
+}
+
 TEST(MessageAccumulator, DeltaForAnUnstartedBlockIsAnError) {
   StreamCallbacks cb;
   MessageAccumulator acc(cb, 200, "");

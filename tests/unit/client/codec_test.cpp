@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <boost/json/parse.hpp>
 
 namespace sluice::client {
@@ -130,6 +132,14 @@ TEST(ClientCodec, UsageOverlayReplacesNonNullFieldsOnly) {
   codec::overlay_usage(u, json::parse(R"({"output_tokens":90,"input_tokens":500})").as_object());
   EXPECT_EQ(u.input_tokens, 500);
   EXPECT_EQ(u.output_tokens, 90);
+}
+
+TEST(ClientCodec, HugeCountsSaturateInsteadOfOverflowing) {
+  Usage u = codec::usage_from_json(json::parse(R"({"input_tokens":4.7e92,"output_tokens":-1e300,
+      "cache_read_input_tokens":18446744073709551615})").as_object());
+  EXPECT_EQ(u.input_tokens, std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(u.output_tokens, std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(u.cache_read_input_tokens, std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(ClientCodec, TokenCount) {
