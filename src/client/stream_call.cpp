@@ -6,8 +6,8 @@
 #include "client/accumulator.hpp"
 #include "client/codec.hpp"
 #include "client/engine.hpp"
-#include "client/event_id.hpp"
 #include "client/retry.hpp"
+#include "stream/event_id.hpp"
 #include "stream/sse_parser.hpp"
 
 namespace sluice::client {
@@ -29,7 +29,8 @@ class ResumeSink final : public stream::SseSink {
 
   void on_event(const stream::SseEvent& ev) override {
     if (acc_.state() != MessageAccumulator::State::Open) return;
-    auto seq = event_seq(ev.id, stream_id_);
+    std::optional<std::uint64_t> seq;
+    if (auto id = stream::parse_event_id(ev.id); id && id->stream == stream_id_) seq = id->seq;
     // An event without an id line of its own reports the id in force; only a new id counts.
     bool fresh_id = seq && ev.id != last_id_;
     if (fresh_id && *seq <= last_seq_) return;
@@ -119,7 +120,7 @@ net::awaitable<Result<Message>> Client::Impl::stream(MessageRequest req, StreamC
       Call resume;
       resume.method = boost::beast::http::verb::get;
       resume.target = "/v1/streams/" + stream_id;
-      resume.last_event_id = last_event_id(stream_id, last_seq);
+      resume.last_event_id = stream_id + ":" + std::to_string(last_seq);
       resume.streaming = true;
       resume.max_retries = 0;  // each resume is one attempt; the loop bounds them
       auto again = co_await send(resume);
