@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startMock, startGateway, sluiceBin } from '../support/harness.mjs';
 import { mockRequestsWith, startResilientGateway, now } from './helpers.mjs';
+import { startCutProxy } from '../support/cut_proxy.mjs';
 
 let seq = 0;
 const key = (name) => `${name}-${process.pid}-${++seq}`;
@@ -40,19 +41,21 @@ function faultArgs(fault, times, extra = []) {
 let mock;
 let gw;
 let gwNoRetry; // a gateway that passes upstream errors straight on: the client retries alone
+let gwNoResume; // streams.resume off: no stream ids, nothing to resume from
 
 before(async () => {
   mock = await startMock();
-  [gw, gwNoRetry] = await Promise.all([
+  [gw, gwNoRetry, gwNoResume] = await Promise.all([
     startGateway({ upstream: mock.url }),
     startResilientGateway({
       providers: [{ name: 'up', base_url: mock.url, retry: { max_attempts: 1, exhausted_should_retry_false: false } }],
     }),
+    startResilientGateway({ providers: [{ name: 'up', base_url: mock.url }], streams: { resume: false } }),
   ]);
 });
 
 after(async () => {
-  await Promise.all([gw, gwNoRetry].filter(Boolean).map((g) => g.stop()));
+  await Promise.all([gw, gwNoRetry, gwNoResume].filter(Boolean).map((g) => g.stop()));
   if (mock) await mock.stop();
 });
 
@@ -177,5 +180,34 @@ describe('sluice chat through the gateway', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.ms >= 1000, `answered after ${r.ms} ms`);
     assert.equal((await mockRequestsWith(mock, 'x-mock-fault-key', k)).length, 2);
+  });
+
+  test('a cut connection resumes from the gateway: the answer arrives whole, once', async () => {
+    const k = key('cut');
+    const proxy = await startCutProxy(gw.port, { cutAfter: 600 });
+    try {
+      const prompt = 'a prompt long enough for a reply of many events, cut in the middle of one';
+      const r = await chat(proxy.url, ['-p', prompt, '-H', `x-test-key: ${k}`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `Hello from sluice mock! You said: ${prompt}\n`);
+      assert.equal(proxy.state.cuts, 1);
+      const resumes = proxy.state.requestLines.filter((l) => l.startsWith('GET /v1/streams/'));
+      assert.equal(resumes.length, 1, proxy.state.requestLines.join(' | '));
+      assert.equal((await mockRequestsWith(mock, 'x-test-key', k)).length, 1, 'the upstream answered once');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('with resume off at the gateway, a cut connection is an error', async () => {
+    const proxy = await startCutProxy(gwNoResume.port, { cutAfter: 600 });
+    try {
+      const r = await chat(proxy.url, ['-p', 'a prompt long enough for a reply of many events, cut in the middle']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /stream_broken 200: the stream broke/);
+      assert.equal(proxy.state.requestLines.filter((l) => l.startsWith('GET ')).length, 0);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
