@@ -301,5 +301,27 @@ TEST(Client, AwaitableApiFromAnotherExecutor) {
   EXPECT_EQ((*out)->text(), "Hello world");
 }
 
+TEST(Client, ClientSideRateLimitHoldsRequestsBack) {
+  FakeServer server([](const FakeRequest&, int, FakeConn& c) { c.json(200, kHelloMessage); });
+  auto opts = options_for(server);
+  opts.rate_limit.requests_per_minute = 1;  // one request now, the next in a minute
+  boost::asio::io_context mine;
+  int done = 0;
+  {
+    Client client(opts);
+    auto one = [&]() -> boost::asio::awaitable<void> {
+      auto req = hello_request();
+      auto r = co_await client.messages.async_create(std::move(req));
+      EXPECT_TRUE(r);
+      ++done;
+    };
+    boost::asio::co_spawn(mine, one(), boost::asio::detached);
+    boost::asio::co_spawn(mine, one(), boost::asio::detached);
+    mine.run_for(500ms);
+    EXPECT_EQ(done, 1);
+    EXPECT_EQ(server.requests().size(), 1u);
+  }  // the held request is abandoned with the client
+}
+
 }  // namespace
 }  // namespace sluice::client
