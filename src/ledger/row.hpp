@@ -27,6 +27,7 @@ struct Row {
   // The resumable stream this request produced, or the one its answer was replayed from.
   std::string stream_id;
   bool replayed = false;  // answered from a replay buffer: no upstream request, nothing billed
+  int recoveries = 0;     // continuations requested after the upstream stream broke (billed)
 
   bool operator==(const Row&) const = default;
 };

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS requests(
   redaction_types TEXT NOT NULL DEFAULT '',
   error TEXT NOT NULL,
   stream_id TEXT NOT NULL DEFAULT '',
-  replayed INTEGER NOT NULL DEFAULT 0
+  replayed INTEGER NOT NULL DEFAULT 0,
+  recoveries INTEGER NOT NULL DEFAULT 0
 );
 -- One index: every query is a time range (a project filter is applied within it). Each index
 -- costs every insert a B-tree update; a second one on (project, ts_ms) cost ~15 % more writer
@@ -65,7 +66,8 @@ void ensure_schema(storage::Db& db) {
   if (version && *version < 2) {
     // Version 1 had no resumable streams.
     db.exec("ALTER TABLE requests ADD COLUMN stream_id TEXT NOT NULL DEFAULT '';"
-            "ALTER TABLE requests ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;");
+            "ALTER TABLE requests ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;"
+            "ALTER TABLE requests ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;");
   }
   if (!version || *version < kSchemaVersion) {
     auto ins = db.prepare("INSERT INTO ledger_schema_version(version) VALUES(?1)");

@@ -323,6 +323,7 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   row.error = o.error;
   row.stream_id = std::move(c.stream_id);
   row.replayed = c.replayed;
+  row.recoveries = c.recoveries;
   ledger_->append(std::move(row));
 
   for (auto& alert : detector_.observe(c.project(), c.key ? c.key->id : "", o.request_id, o.model, u.total_tokens())) {

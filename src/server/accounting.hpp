@@ -52,6 +52,7 @@ class Accounting {
     bool usage_guessed = false;  // a translated answer whose upstream reported no usage
     bool replayed = false;       // answered from a replay buffer: the stream was billed once, before
     std::string stream_id;       // the resumable stream produced or replayed (ledger)
+    int recoveries = 0;          // continuations of a broken upstream stream (ledger)
     // Set by release(): the final usage and its cost.
     bool released = false;
     stages::meter::Usage usage;
