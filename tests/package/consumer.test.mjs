@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, repoRoot, startMock, sluiceBin } from '../support/harness.mjs';
 import { startCutProxy } from '../support/cut_proxy.mjs';
@@ -48,6 +49,8 @@ before(async () => {
 after(async () => {
   if (gw) await gw.stop();
   if (mock) await mock.stop();
+  // The install and the examples' build hold static libraries with debug info: ~100 MB a run.
+  rmSync(work, { recursive: true, force: true });
 });
 
 test('installs, and a find_package(sluice) project builds against the installed package', () => {
