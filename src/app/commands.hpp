@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands of the `sluice` binary. Each returns the process exit code.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,6 +30,22 @@ struct MockCommandOptions {
 };
 void add_mock_command(CLI::App& app, MockCommandOptions& opts);
 int run_mock(const MockCommandOptions& opts);
+
+// `sluice chat`: the terminal client (chat_command.cpp).
+struct ChatOptions {
+  std::string prompt;  // -p: one prompt, then exit
+  std::string model;
+  std::string system;
+  std::int64_t max_tokens = 1024;
+  std::string base_url;
+  std::string api_key;
+  int max_retries = 2;
+  std::vector<std::string> headers;   // -H "Name: value", sent on every request
+  std::int64_t first_byte_timeout_ms = 60'000;
+  std::int64_t idle_timeout_ms = 120'000;
+};
+void add_chat_command(CLI::App& app, ChatOptions& opts);
+int run_chat(const ChatOptions& opts);
 
 // Where `sluice keys|projects|usage` find the database: the same resolution as `serve`.
 struct StoreOptions {

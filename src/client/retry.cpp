@@ -1,0 +1,37 @@
+#include "client/retry.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "upstream/retry_policy.hpp"
+
+namespace sluice::client {
+
+bool is_retryable_status(int status) {
+  return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+milliseconds sdk_backoff(int retries_done, const RetryOptions& opts, Random& random) {
+  double delay = static_cast<double>(opts.initial_delay.count()) * std::pow(2.0, std::clamp(retries_done, 0, 30));
+  delay = std::min(delay, static_cast<double>(opts.max_delay.count()));
+  return milliseconds(static_cast<std::int64_t>(delay * (1.0 - 0.25 * random.uniform())));
+}
+
+std::optional<milliseconds> retry_wait(int status, const boost::beast::http::fields* headers, int retries_done,
+                                       const RetryOptions& opts, const Clock& clock, Random& random) {
+  if (retries_done >= opts.max_retries) return std::nullopt;
+  bool retry = status == 0;  // connection failures and timeouts
+  if (status != 0) {
+    std::optional<bool> should = headers ? upstream::parse_should_retry(*headers) : std::nullopt;
+    retry = should ? *should : is_retryable_status(status);
+  }
+  if (!retry) return std::nullopt;
+  if (headers) {
+    // parse_retry_after only returns positive waits (retry-after-ms before retry-after).
+    auto hinted = upstream::parse_retry_after(*headers, clock);
+    if (hinted && *hinted <= opts.max_retry_after) return *hinted;
+  }
+  return sdk_backoff(retries_done, opts, random);
+}
+
+}  // namespace sluice::client
