@@ -127,8 +127,8 @@ AdminReply usage(Accounting& acc, std::string_view query) {
     f.until_ms = *t;
   }
   acc.ledger().flush_for(std::chrono::seconds(2));  // what was answered before this call is in the report
-  auto db = storage::Db::open(acc.database_path());
-  return {200, usage_report(db, f), std::nullopt};
+  auto reader = acc.open_usage();
+  return {200, usage_report(*reader, f), std::nullopt};
 }
 
 AdminReply dispatch(Accounting& acc, bhttp::verb method, std::string_view path, std::string_view query,
