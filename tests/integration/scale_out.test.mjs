@@ -215,3 +215,30 @@ describe('Redis unreachable', () => {
     }
   });
 });
+
+describe('PostgreSQL outage', () => {
+  test('rows are kept while PostgreSQL is down, written once it is back, and flushed on SIGTERM', async () => {
+    const k = await createSharedKey(cluster, 'outage', {});
+    const rows = () => Number(pg.psql("SELECT count(*) FROM requests WHERE project = 'outage'"));
+    await pg.stopServer();
+    // Keys stay in force from each replica's last snapshot; answers do not wait on the ledger.
+    const rs = await roundRobinBurst(cluster, 21, { 'x-api-key': k.key }, bodyFor('while the ledger is down'));
+    assert.equal(count(rs, 200), 21, statuses(rs));
+    const queued = await waitFor(async () => {
+      const m = await (await fetch(`${cluster.at(0).url}/metrics`)).text();
+      return Number(/^sluice_ledger_queue_rows (\d+)/m.exec(m)?.[1]) >= 7;
+    }, 3000);
+    assert.ok(queued, 'replica 0 holds its 7 rows');
+    await pg.startServer();
+    assert.ok(await waitFor(() => rows() === 21, 15000), `21 rows once PostgreSQL is back (got ${rows()})`);
+
+    // SIGTERM: what was answered is committed before the process exits.
+    const last = cluster.at(2);
+    const more = await Promise.all(Array.from({ length: 10 }, () =>
+      postMessages(last.port, { headers: { 'x-api-key': k.key }, body: bodyFor('just before SIGTERM') })));
+    assert.equal(count(more, 200), 10);
+    await last.stop('SIGTERM');
+    assert.equal(rows(), 31, 'no row lost at shutdown');
+    assert.equal(pg.psql("SELECT count(*) - count(DISTINCT request_id) FROM requests WHERE project = 'outage'"), '0');
+  });
+});

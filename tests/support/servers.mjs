@@ -115,32 +115,44 @@ export async function startPostgres() {
   const init = spawnSync(join(bindir, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'],
     { ...ids, env, cwd: root, encoding: 'utf8', timeout: 60000 });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error}`);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const proc = track(spawn(join(bindir, 'postgres'), ['-D', data, '-p', String(port), '-k', root,
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off', '-c', 'max_connections=60'], { ...ids, env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
-    const psql = (sql, db = 'sluice') => {
-      const r = spawnSync(join(bindir, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db,
-        '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env, encoding: 'utf8', timeout: 20000 });
-      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr || r.error}`);
-      return r.stdout.trim();
-    };
+  const launch = (port) => track(spawn(join(bindir, 'postgres'), ['-D', data, '-p', String(port), '-k', root,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
+    '-c', 'full_page_writes=off', '-c', 'max_connections=60'], { ...ids, env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const psqlOn = (port) => (sql, db = 'sluice') => {
+    const r = spawnSync(join(bindir, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db,
+      '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env, encoding: 'utf8', timeout: 20000 });
+    if (r.status !== 0) throw new Error(`psql failed: ${r.stderr || r.error}`);
+    return r.stdout.trim();
+  };
+  // Waits until `proc` answers `probe` on `port`; false if it exited or 20 s passed.
+  const ready = async (proc, port, probe) => {
     const deadline = Date.now() + 20000;
     while (Date.now() < deadline && proc.exitCode === null) {
       if (await canConnect(port)) {
-        try {
-          psql('CREATE DATABASE sluice', 'postgres');
-          return {
-            port, pid: proc.pid, url: `postgresql://postgres@127.0.0.1:${port}/sluice`, proc, psql,
-            // SIGINT: PostgreSQL's fast shutdown (active sessions are ended).
-            async stop() { await stopProc(proc, 'SIGINT'); rmSync(root, { recursive: true, force: true }); },
-          };
-        } catch {
-          // not accepting connections yet
-        }
+        try { probe(); return true; } catch { /* not accepting connections yet */ }
       }
       await sleep(100);
+    }
+    return false;
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    let proc = launch(port);
+    const psql = psqlOn(port);
+    if (await ready(proc, port, () => psql('CREATE DATABASE sluice', 'postgres'))) {
+      const handle = {
+        port, pid: proc.pid, url: `postgresql://postgres@127.0.0.1:${port}/sluice`, psql,
+        // SIGINT: PostgreSQL's fast shutdown (active sessions are ended).
+        async stopServer() { await stopProc(proc, 'SIGINT'); },
+        // Starts it again on the same port and data (after stopServer), for outage tests.
+        async startServer() {
+          proc = launch(port);
+          handle.pid = proc.pid;
+          if (!(await ready(proc, port, () => psql('SELECT 1')))) throw new Error(`postgres did not restart: ${proc.output}`);
+        },
+        async stop() { await stopProc(proc, 'SIGINT'); rmSync(root, { recursive: true, force: true }); },
+      };
+      return handle;
     }
     await stopProc(proc, 'SIGKILL');
     if (attempt === 2 || existsSync(join(data, 'postmaster.pid'))) throw new Error(`postgres did not start: ${proc.output}`);
