@@ -25,7 +25,6 @@ redis::Endpoint endpoint_of(const config::RedisConfig& r) {
 
 SharedLimits::SharedLimits(const config::Config& cfg, metrics::Registry& registry)
     : policy_(cfg.limits.on_redis_error),
-      timeout_(cfg.redis.timeout),
       conn_(endpoint_of(cfg.redis), cfg.redis.timeout),
       limiter_(conn_, cfg.redis.prefix + "rl:", cfg.limits.effective_lease(cfg.providers)),
       probe_timer_(pool_.get_executor()) {

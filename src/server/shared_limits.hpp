@@ -69,7 +69,6 @@ class SharedLimits final : public stages::ratelimit::SettleSink {
   void probe();
 
   config::RedisFailurePolicy policy_;
-  std::chrono::milliseconds timeout_;
   net::thread_pool pool_{1};
   redis::Connection conn_;                   // Redis thread only
   stages::ratelimit::RedisLimiter limiter_;  // Redis thread only

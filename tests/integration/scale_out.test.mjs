@@ -82,10 +82,22 @@ describe('limits shared through Redis', () => {
     assert.ok(admitted >= 9 && admitted <= 10, `${admitted} admitted in ${ms.toFixed(0)} ms: ${statuses(rs)}`);
     const refused = rs.find((r) => r.status === 429);
     assert.equal(refused.headers['x-sluice-ratelimit-limit'], 'tpm');
-    console.log(`shared TPM: ${admitted}/30 admitted (limit 10000, ~1005 reserved each)`);
+    console.log(`shared TPM: ${admitted}/30 admitted in ${ms.toFixed(0)} ms (limit 10000, ~1005 reserved each)`);
     // Settled with the real usage (a few dozen tokens each): the unused reservations came back.
     const again = await postMessages(cluster.at(1).port, { headers: { 'x-api-key': k.key }, body: bodyFor('hi', { max_tokens: 1000 }) });
     assert.equal(again.status, 200, again.text);
+
+    // In-process buckets: each replica admits its own 9 or 10.
+    const local = await startCluster(3, { mockUrl: mock.url, pgUrl: pg.url, redisUrl: redis.url, limits: { engine: 'local' } });
+    try {
+      const kl = await createSharedKey(local, 'tpm10k-local', { tpm: 10000 });
+      const lrs = await roundRobinBurst(local, 90, { ...headers, 'x-api-key': kl.key }, body);
+      const n = count(lrs, 200);
+      assert.ok(n >= 27 && n <= 30, `${n} admitted: ${statuses(lrs)}`);
+      console.log(`in-process TPM: ${n}/90 admitted through 3 replicas (10000 x 3)`);
+    } finally {
+      await local.stop();
+    }
   });
 
   test('a concurrency limit counts requests in flight on every replica', async () => {
