@@ -30,10 +30,15 @@ after(async () => {
 const statuses = (rs) => rs.map((r) => r.status).join(',');
 
 describe('limits shared through Redis', () => {
-  test('60 RPM admits exactly 60 requests through three replicas together; in-process limits admit 180', async () => {
-    const k = await createSharedKey(cluster, 'rpm60', { rpm: 60 });
+  test('a project with 60 RPM gets exactly 60 requests through three replicas together; in-process limits admit 180', async () => {
+    // A project limit, two keys of the project, three replicas: one bucket for all of them.
+    const set = cluster.cli('projects', 'set', 'rpm60', '--rpm', '60');
+    assert.equal(set.code, 0, set.stderr);
+    const a = await createSharedKey(cluster, 'rpm60', {});
+    const b = await createSharedKey(cluster, 'rpm60', {});
     let t0 = now();
-    const shared = await roundRobinBurst(cluster, 90, { 'x-api-key': k.key }, bodyFor('hi'));
+    const shared = await Promise.all(Array.from({ length: 90 }, (_, i) =>
+      postMessages(cluster.at(i).port, { headers: { 'x-api-key': i % 2 ? a.key : b.key }, body: bodyFor('hi') })));
     const sharedMs = now() - t0;
     // The bucket refills one request per second: a burst that took longer could see more.
     const refill = Math.floor(sharedMs / 1000);
@@ -42,8 +47,9 @@ describe('limits shared through Redis', () => {
     assert.equal(admitted + count(shared, 429), 90);
     const refused = shared.find((r) => r.status === 429);
     const body = assertAnthropicError(refused, 429, 'rate_limit_error');
-    assert.match(body.error.message, /key '.*' is limited to 60 requests per minute/);
+    assert.match(body.error.message, /project 'rpm60' is limited to 60 requests per minute/);
     assert.equal(refused.headers['x-sluice-ratelimit-limit'], 'rpm');
+    assert.equal(refused.headers['x-sluice-ratelimit-scope'], 'project');
     assert.equal(refused.headers['anthropic-ratelimit-requests-limit'], '60');
     // Every replica refused some: the limit is one bucket, not three.
     for (let i = 0; i < 3; i++) {
@@ -55,7 +61,8 @@ describe('limits shared through Redis', () => {
     // The same limit with each replica's own buckets: every replica admits the whole 60.
     const local = await startCluster(3, { mockUrl: mock.url, pgUrl: pg.url, redisUrl: redis.url, limits: { engine: 'local' } });
     try {
-      const kl = await createSharedKey(local, 'rpm60-local', { rpm: 60 });
+      assert.equal(local.cli('projects', 'set', 'rpm60-local', '--rpm', '60').code, 0);
+      const kl = await createSharedKey(local, 'rpm60-local', {});
       t0 = now();
       const rs = await roundRobinBurst(local, 270, { 'x-api-key': kl.key }, bodyFor('hi'));
       const localMs = now() - t0;
