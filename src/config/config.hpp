@@ -238,6 +238,15 @@ struct ContextConfig {
   std::vector<std::pair<std::string, bool>> project_trim;  // project -> trim
 };
 
+// Resumable streams (issue 6, docs/resume.md): event ids, replay buffers, resume and recovery.
+struct StreamsConfig {
+  bool resume = true;                 // ids on Anthropic streams, replay buffers, /v1/streams/<id>
+  milliseconds buffer_ttl{300'000};   // an ended stream stays replayable this long
+  std::size_t buffer_memory_mb = 256; // over every stream; oldest evicted first
+  milliseconds grace{60'000};         // a stream whose client left keeps running this long
+  bool transparent_resume = true;     // an identical retry is answered from the abandoned stream
+};
+
 struct MockSettings {
   double tokens_per_second = 0;  // pacing of the in-process mock; 0 = as fast as possible
 };
@@ -259,6 +268,7 @@ struct Config {
   AlertsConfig alerts;
   RedactionConfig redaction;
   ContextConfig context;
+  StreamsConfig streams;
 
   // The SQLite file of the ledger and the key store.
   std::string database_path() const;

@@ -311,7 +311,19 @@ void parse_scale_out(Section& top, Config& cfg) {
   l.read_ms("lease_ms", cfg.limits.lease);
 }
 
+void parse_streams(Section& top, Config& cfg) {
+  Section s(top.get("streams"), "streams");
+  auto& st = cfg.streams;
+  s.read("resume", st.resume);
+  s.read_ms("buffer_ttl_ms", st.buffer_ttl);
+  s.read("buffer_memory_mb", st.buffer_memory_mb);
+  s.read_ms("grace_ms", st.grace);
+  s.read("transparent_resume", st.transparent_resume);
+  if (st.buffer_memory_mb == 0) throw ConfigError("streams.buffer_memory_mb: must be at least 1");
+}
+
 void parse_usage_sections(Section& top, Config& cfg) {
+  parse_streams(top, cfg);
   {
     Section a(top.get("auth"), "auth");
     std::string mode = "auto";

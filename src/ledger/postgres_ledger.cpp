@@ -10,14 +10,14 @@ namespace sluice::ledger {
 
 namespace {
 
-constexpr int kColumns = 22;
+constexpr int kColumns = 24;
 // PostgreSQL takes at most 65535 parameters per statement.
 constexpr std::size_t kRowsPerStatement = 2000;
 
 constexpr const char* kInsertHead =
     "INSERT INTO requests(ts_ms, request_id, project, key_id, model, provider, route, status, stream, "
     "attempts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, server_tool_uses, "
-    "cost_micros, latency_ms, ttft_ms, estimated, redactions, error, redaction_types) VALUES ";
+    "cost_micros, latency_ms, ttft_ms, estimated, redactions, error, redaction_types, stream_id, replayed) VALUES ";
 
 pg::Param real(double v) {
   if (!std::isfinite(v)) return std::nullopt;  // NaN/inf go in as NULL, as in SQLite
@@ -50,6 +50,8 @@ void add_params(std::vector<pg::Param>& p, const Row& r) {
   p.push_back(i(r.redactions));
   p.push_back(r.error);
   p.push_back(r.redaction_types);
+  p.push_back(r.stream_id);
+  p.push_back(std::string(r.replayed ? "t" : "f"));
 }
 
 std::string insert_sql(std::size_t rows) {
@@ -136,6 +138,11 @@ CREATE INDEX requests_ts ON requests(ts_ms);
 -- Request ids are unique per request (142 random bits): a batch retried after a lost COMMIT
 -- reply inserts nothing twice.
 CREATE UNIQUE INDEX requests_request_id ON requests(request_id);
+)sql",
+      // 2: resumable streams (the same columns as SQLite's schema version 2).
+      R"sql(
+ALTER TABLE requests ADD COLUMN stream_id text NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN replayed boolean NOT NULL DEFAULT false;
 )sql"};
   return steps;
 }

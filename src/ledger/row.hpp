@@ -24,6 +24,9 @@ struct Row {
   int redactions = 0;
   std::string redaction_types;  // "type:count,..." of the secrets found (never the secrets)
   std::string error;  // empty on success, else an error kind name
+  // The resumable stream this request produced, or the one its answer was replayed from.
+  std::string stream_id;
+  bool replayed = false;  // answered from a replay buffer: no upstream request, nothing billed
 
   bool operator==(const Row&) const = default;
 };

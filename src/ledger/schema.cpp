@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS requests(
   estimated INTEGER NOT NULL,
   redactions INTEGER NOT NULL,
   redaction_types TEXT NOT NULL DEFAULT '',
-  error TEXT NOT NULL
+  error TEXT NOT NULL,
+  stream_id TEXT NOT NULL DEFAULT '',
+  replayed INTEGER NOT NULL DEFAULT 0
 );
 -- One index: every query is a time range (a project filter is applied within it). Each index
 -- costs every insert a B-tree update; a second one on (project, ts_ms) cost ~15 % more writer
@@ -56,13 +58,19 @@ void ensure_schema(storage::Db& db) {
     q.step();
     version = q.opt_int64(0);
   }
-  if (!version) {
+  if (version && *version > kSchemaVersion) {
+    throw storage::StorageError("ledger: the database has ledger schema version " + std::to_string(*version) +
+                                ", newer than this sluice's " + std::to_string(kSchemaVersion));
+  }
+  if (version && *version < 2) {
+    // Version 1 had no resumable streams.
+    db.exec("ALTER TABLE requests ADD COLUMN stream_id TEXT NOT NULL DEFAULT '';"
+            "ALTER TABLE requests ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;");
+  }
+  if (!version || *version < kSchemaVersion) {
     auto ins = db.prepare("INSERT INTO ledger_schema_version(version) VALUES(?1)");
     ins.bind(1, kSchemaVersion);
     ins.run();
-  } else if (*version > kSchemaVersion) {
-    throw storage::StorageError("ledger: the database has ledger schema version " + std::to_string(*version) +
-                                ", newer than this sluice's " + std::to_string(kSchemaVersion));
   }
   tx.commit();
 }

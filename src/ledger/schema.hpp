@@ -8,7 +8,7 @@
 
 namespace sluice::ledger {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: stream_id, replayed
 
 // Creates the tables and indexes if missing and records kSchemaVersion. Throws
 // storage::StorageError on SQLite errors, or if the file was written by a newer sluice.

@@ -7,12 +7,13 @@ namespace sluice::ledger {
 
 namespace {
 
-// Columns in Row order; bind_row() binds ?1..?22 in the same order.
+// Columns in Row order; bind_row() binds ?1..?24 in the same order.
 constexpr const char* kInsert =
     "INSERT INTO requests(ts_ms, request_id, project, key_id, model, provider, route, status, stream, "
     "attempts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, server_tool_uses, "
-    "cost_micros, latency_ms, ttft_ms, estimated, redactions, error, redaction_types) "
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+    "cost_micros, latency_ms, ttft_ms, estimated, redactions, error, redaction_types, stream_id, replayed) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+    "?23, ?24)";
 
 // Text is bound without a copy: the row outlives the statement's run (see write_batch).
 void bind_row(storage::Stmt& st, const Row& r) {
@@ -37,7 +38,9 @@ void bind_row(storage::Stmt& st, const Row& r) {
       .bind(19, r.estimated ? 1 : 0)
       .bind(20, r.redactions)
       .bind_static(21, r.error)
-      .bind_static(22, r.redaction_types);
+      .bind_static(22, r.redaction_types)
+      .bind_static(23, r.stream_id)
+      .bind(24, r.replayed ? 1 : 0);
 }
 
 class SqliteSink final : public RowSink {

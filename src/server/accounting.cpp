@@ -296,7 +296,7 @@ Error Accounting::refusal_error(const stages::ratelimit::Refusal& refusal, std::
 void Accounting::release(Charge& c, std::string_view model) {
   if (c.released) return;
   c.released = true;
-  c.usage = c.body_usage ? *c.body_usage : c.stream.usage();
+  c.usage = c.replayed ? stages::meter::Usage{} : c.body_usage ? *c.body_usage : c.stream.usage();
   if (c.usage_guessed) c.usage.estimated = true;
   c.admitted.settle(static_cast<double>(c.usage.total_tokens()));
   if (!c.metered) return;
@@ -364,6 +364,8 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   row.redactions = c.redactions;
   row.redaction_types = std::move(c.redaction_types);
   row.error = o.error;
+  row.stream_id = std::move(c.stream_id);
+  row.replayed = c.replayed;
   ledger_->append(std::move(row));
 
   for (auto& alert : detector_.observe(c.project(), c.key ? c.key->id : "", o.request_id, o.model, u.total_tokens())) {

@@ -53,6 +53,8 @@ class Accounting {
     std::uint64_t input_estimate = 0;  // sluice's estimate of the input tokens (0 = none)
     std::string price_model;  // the model priced, when a route serves another than the client's
     bool usage_guessed = false;  // a translated answer whose upstream reported no usage
+    bool replayed = false;       // answered from a replay buffer: the stream was billed once, before
+    std::string stream_id;       // the resumable stream produced or replayed (ledger)
     // Set by release(): the final usage and its cost.
     bool released = false;
     stages::meter::Usage usage;

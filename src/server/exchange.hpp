@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/accounting.hpp"
+#include "stream/replay_buffer.hpp"
 #include "server/gateway.hpp"
 #include "translate/chat_stream.hpp"
 #include "translate/messages_stream.hpp"
@@ -55,6 +56,29 @@ struct Gateway::Exchange {
   upstream::UpstreamResponse* current = nullptr;
   upstream::Connection* connecting = nullptr;
   boost::asio::steady_timer* retry_wait = nullptr;
+
+  // Resumable streams (server/resume.cpp). `replay` is this stream's buffer once the request is
+  // known to stream; events get ids and are kept there. When the client leaves after the commit
+  // point the stream is `detached`: the upstream goes on into the buffer for the grace period.
+  std::shared_ptr<stream::ReplayStream> replay;
+  std::string owner;                 // who may resume: the virtual key, or a hash of the credential
+  bool ids_wanted = false;           // an OpenAI client that opted in with x-sluice-resumable
+  bool committed = false;            // the stream's first byte went out
+  bool detached = false;
+  bool abandoned = false;            // detached, and nobody came back within the grace period
+  std::string_view fingerprint_body; // the request as first sent upstream (transparent resume)
+  const http::Request* fingerprint_req = nullptr;
+  std::string fingerprint;           // of the request, once computed
+  GraceWatch* grace_watch = nullptr;  // the relay's, while a resumable stream is relayed
+};
+
+// The grace period of a detached stream: a timer, and a flag its queued handler checks, since the
+// relay that owns both may end while the handler waits in the queue.
+struct Gateway::GraceWatch {
+  explicit GraceWatch(const boost::asio::any_io_executor& ex) : timer(ex) {}
+  ~GraceWatch() { *alive = false; }
+  boost::asio::steady_timer timer;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 
 struct Gateway::StreamResult {
@@ -63,6 +87,8 @@ struct Gateway::StreamResult {
   std::string inband_error_type;   // an in-band error that arrived before the commit point
   std::optional<Error> failure;    // the upstream broke (reset, idle timeout, EOF without end)
   std::string held;                // bytes held back before the commit point
+  std::vector<std::size_t> held_events;  // resumable: where each held event ends in `held`
+  std::uint64_t next_seq = 0;      // resumable: the seq the next event of this attempt gets
 };
 
 }  // namespace sluice::server

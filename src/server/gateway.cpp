@@ -16,13 +16,14 @@ namespace sluice::server {
 namespace {
 
 // The routes of the gateway. Matching is exact on the path (the query string is forwarded).
-enum class Route { Messages, CountTokens, Chat, Models, Health, Metrics, Admin, Unknown };
+enum class Route { Messages, CountTokens, Chat, Models, Streams, Health, Metrics, Admin, Unknown };
 
 Route route_of(std::string_view path) {
   if (path == "/v1/messages") return Route::Messages;
   if (path == "/v1/messages/count_tokens") return Route::CountTokens;
   if (path == "/v1/chat/completions") return Route::Chat;
   if (path == "/v1/models" || (path.starts_with("/v1/models/") && path.size() > 11)) return Route::Models;
+  if (path.starts_with("/v1/streams/") && path.size() > 12) return Route::Streams;
   if (path == "/healthz") return Route::Health;
   if (path == "/metrics") return Route::Metrics;
   if (path == "/admin" || path.starts_with("/admin/")) return Route::Admin;
@@ -30,7 +31,8 @@ Route route_of(std::string_view path) {
 }
 
 bhttp::verb method_of(Route r) {
-  return (r == Route::Models || r == Route::Health || r == Route::Metrics) ? bhttp::verb::get : bhttp::verb::post;
+  return (r == Route::Models || r == Route::Streams || r == Route::Health || r == Route::Metrics) ? bhttp::verb::get
+                                                                                                   : bhttp::verb::post;
 }
 
 double ms_between(http::Clock::time_point a, http::Clock::time_point b) {
@@ -46,7 +48,15 @@ Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
       context_(cfg.context),
       router_(cfg.routes),
       admin_key_(cfg.admin.key),
-      admin_pool_(std::make_unique<net::thread_pool>(1)) {
+      admin_pool_(std::make_unique<net::thread_pool>(1)),
+      streams_(cfg.streams) {
+  if (streams_.resume) {
+    stream::ReplaySettings rs;
+    rs.memory_cap = streams_.buffer_memory_mb * 1024 * 1024;
+    rs.ttl = streams_.buffer_ttl;
+    rs.grace = streams_.grace;
+    replay_ = std::make_unique<stream::ReplayStore>(rs);
+  }
   for (const auto& p : cfg.providers) {
     providers_.push_back(std::make_unique<upstream::Provider>(p, workers, deps_.clock, deps_.random));
   }
@@ -54,6 +64,17 @@ Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
 }
 
 void Gateway::register_gateway_metrics() {
+  accounting_->metrics().detached.inc({}, 0);  // label-less: present from the first scrape
+  accounting_->metrics().abandoned.inc({}, 0);
+  if (replay_) {
+    auto& r = accounting_->registry();
+    r.gauge_callback("sluice_replay_buffer_bytes", "Bytes of events held in replay buffers", {},
+                     [this](std::vector<metrics::Sample>& out) { out.push_back({{}, static_cast<double>(replay_->bytes())}); });
+    r.gauge_callback("sluice_replay_buffer_streams", "Streams held in replay buffers (running, or ended within the TTL)", {},
+                     [this](std::vector<metrics::Sample>& out) { out.push_back({{}, static_cast<double>(replay_->streams())}); });
+    r.counter_callback("sluice_replay_evictions_total", "Streams evicted from the replay buffers by the memory cap", {},
+                       [this](std::vector<metrics::Sample>& out) { out.push_back({{}, static_cast<double>(replay_->evictions())}); });
+  }
   accounting_->registry().gauge_callback(
       "sluice_breaker_state", "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open",
       {"provider", "deployment"}, [this](std::vector<metrics::Sample>& out) {
@@ -126,6 +147,16 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
   }
   if (auto e = accounting_->authenticate(req, ex.charge)) {
     co_await reply_error(req, w, ex, *e);
+    co_return;
+  }
+  if (route == Route::Streams) {
+    co_await resume(req, w, ex, req.path().substr(12));
+    co_return;
+  }
+  if (replay_ && (route == Route::Messages || route == Route::Chat) && req.msg.find("last-event-id") != req.msg.end()) {
+    // A client that implements resume repeats its request with the last id it got: the events
+    // after it come from the buffer; the request is not sent again.
+    co_await resume(req, w, ex, {});
     co_return;
   }
   if (route == Route::Messages || route == Route::CountTokens) {
@@ -217,6 +248,8 @@ bhttp::response<bhttp::string_body> Gateway::reject(const http::Rejection& r) {
 }
 
 void Gateway::log(const http::Request& req, const http::ResponseWriter& w, Exchange& ex) {
+  // A stream that never got going (every attempt failed before its commit point) ends here.
+  if (ex.replay) ex.replay->end(stream::StreamState::Failed);
   AccessRecord rec;
   rec.request_id = req.request_id;
   rec.method = std::string(req.msg.method_string());

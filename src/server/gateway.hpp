@@ -21,6 +21,7 @@
 #include "server/context_guard.hpp"
 #include "server/redaction.hpp"
 #include "server/routing.hpp"
+#include "stream/replay_buffer.hpp"
 #include "upstream/provider.hpp"
 
 namespace sluice::server {
@@ -50,6 +51,7 @@ class Gateway {
 
   struct Exchange;      // per-request state, server/exchange.hpp
   struct StreamResult;  // outcome of relaying one upstream stream, server/exchange.hpp
+  struct GraceWatch;    // the grace period of a detached stream, server/exchange.hpp
 
  private:
   net::awaitable<void> proxy(http::Request& req, http::ResponseWriter& w, Exchange& ex);
@@ -104,6 +106,29 @@ class Gateway {
   net::awaitable<void> admin(http::Request& req, http::ResponseWriter& w, Exchange& ex);
   void register_gateway_metrics();
 
+  // Resumable streams (resume.cpp). Whether this streaming request gets ids and a replay buffer.
+  bool resumable(const http::Request& req, const Exchange& ex) const;
+  // Who may resume the stream: the virtual key, or a hash of the presented credential.
+  std::string owner_of(const http::Request& req, const Exchange& ex) const;
+  // Names a request for transparent resume: SHA-256 over its path, version, betas and body.
+  static std::string request_fingerprint(const http::Request& req, std::string_view body);
+  std::optional<Error> find_resumable(const http::Request& req, Exchange& ex, std::string_view id,
+                                      std::shared_ptr<stream::ReplayStream>& out);
+  // GET /v1/streams/<id> (`path_id`), or a model request repeated with Last-Event-ID.
+  net::awaitable<void> resume(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string_view path_id);
+  // Answers an identical retry from the stream its client abandoned; false when there is none.
+  net::awaitable<bool> try_transparent_resume(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  // Replays the events after seq `from`, then follows the stream live to its end.
+  net::awaitable<void> serve_replay(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                    std::shared_ptr<stream::ReplayStream> s, std::uint64_t from, const char* how);
+  // The client of a committed resumable stream left: the upstream goes on into the buffer until
+  // the stream ends or nobody resumed it for the grace period.
+  void detach(Exchange& ex, GraceWatch& watch);
+  void arm_grace(Exchange& ex, GraceWatch& watch, std::chrono::milliseconds wait);
+  // Sends one batch of events to the client and into the replay buffer (relay.cpp).
+  net::awaitable<bool> emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
+                            const std::vector<std::size_t>& event_ends);
+
   Deps deps_;
   std::vector<std::unique_ptr<upstream::Provider>> providers_;  // [0] serves every request
   std::atomic<bool> draining_{false};
@@ -112,7 +137,9 @@ class Gateway {
   ContextGuard context_;
   Router router_;
   std::string admin_key_;
-  std::unique_ptr<net::thread_pool> admin_pool_;  // one thread for the admin API's store work
+  std::unique_ptr<net::thread_pool> admin_pool_;
+  config::StreamsConfig streams_;
+  std::unique_ptr<stream::ReplayStore> replay_;  // null when streams.resume is off  // one thread for the admin API's store work
 };
 
 // An error response in the dialect of `path`, with the request id in a header and the body.

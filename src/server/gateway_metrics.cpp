@@ -58,7 +58,15 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
       estimate_ratio(r.histogram("sluice_token_estimate_ratio",
                                  "Input tokens the upstream reported divided by sluice's estimate, per model: how "
                                  "well the context guard's estimate fits this traffic",
-                                 {"model"}, kRatioBuckets)) {}
+                                 {"model"}, kRatioBuckets)),
+      resumes(r.counter("sluice_stream_resumes_total",
+                        "Streams resumed from a replay buffer: by id (Last-Event-ID, GET /v1/streams/<id>) or "
+                        "transparently (an identical retry), by outcome",
+                        {"kind", "outcome"})),
+      detached(r.counter("sluice_streams_detached_total",
+                         "Streams whose client left mid-way while the upstream went on into the replay buffer", {})),
+      abandoned(r.counter("sluice_streams_abandoned_total",
+                          "Detached streams cancelled because nobody resumed them within the grace period", {})) {}
 
 const char* route_label(std::string_view path) {
   if (path == "/v1/messages") return "/v1/messages";
@@ -68,6 +76,7 @@ const char* route_label(std::string_view path) {
   if (path == "/healthz") return "/healthz";
   if (path == "/metrics") return "/metrics";
   if (path.starts_with("/admin/") || path == "/admin") return "/admin";
+  if (path.starts_with("/v1/streams/")) return "/v1/streams";
   return "other";
 }
 

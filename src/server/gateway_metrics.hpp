@@ -36,6 +36,9 @@ struct GatewayMetrics {
   metrics::CounterFamily& context_trims;     // rule
   metrics::CounterFamily& count_tokens_local;  // reason
   metrics::HistogramFamily& estimate_ratio;  // model
+  metrics::CounterFamily& resumes;           // kind (by_id, transparent), outcome
+  metrics::CounterFamily& detached;          // (none): streams whose client left mid-way
+  metrics::CounterFamily& abandoned;         // (none): detached streams cancelled after the grace period
 };
 
 // A route label from a fixed set.

@@ -91,14 +91,32 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
   ureq.target = anthropic_target;
   ureq.body = std::move(req.msg.body());
   ureq.streaming = ex.stream;
-  // An OpenAI hop is translated from the client's body; keep it when one may come.
-  const std::string client_body = any_openai ? ureq.body : std::string();
+  // A resumable stream: an identical retry of a stream whose client left is answered from its
+  // buffer. The fingerprint is taken from the body before any hop rewrites it.
+  const bool resumable_stream = replay_ && resumable(req, ex);
+  // An OpenAI hop is translated from the client's body; keep it when one may come (or when a
+  // fallback may rewrite it and the fingerprint needs the original).
+  const std::string client_body = any_openai || (resumable_stream && route.size() > 1) ? ureq.body : std::string();
+  if (resumable_stream) {
+    ex.owner = owner_of(req, ex);
+    ex.fingerprint_body = client_body.empty() ? std::string_view(ureq.body) : std::string_view(client_body);
+    ex.fingerprint_req = &req;
+    if (co_await try_transparent_resume(req, w, ex)) {
+      log(req, w, ex);
+      co_return;
+    }
+  }
 
   // A client that leaves cancels the upstream exchange at once, not at the next write.
   ureq.live = &ex.connecting;
-  w.watch_client([&ex, &w] {
+  w.watch_client([this, &ex, &w] {
     ex.client_gone = true;
     w.mark_client_gone();
+    if (ex.replay && ex.committed && ex.grace_watch) {
+      // Mid-stream: the upstream goes on into the replay buffer for a resume.
+      detach(ex, *ex.grace_watch);
+      return;
+    }
     if (ex.current) ex.current->cancel();
     if (ex.connecting) ex.connecting->close();
     if (ex.retry_wait) ex.retry_wait->cancel();
@@ -225,7 +243,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
           ex.stream = true;
           co_await relay_stream(req, *res, w, ex, stream);
           if (stream.committed || ex.client_gone) {
-            count_attempt(ex.client_gone ? "cancelled" : stream.failure ? "stream_broken" : "success");
+            count_attempt(ex.client_gone && !ex.detached ? "cancelled" : stream.failure ? "stream_broken" : "success");
             record(d, !stream.failure.has_value(), pick.probe);
             ex.current = nullptr;
             log(req, w, ex);

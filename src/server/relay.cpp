@@ -3,6 +3,7 @@
 #include <array>
 #include <strings.h>
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/json/parse.hpp>
 
@@ -12,6 +13,7 @@
 #include "server/exchange.hpp"
 #include "http/wire.hpp"
 #include "server/headers.hpp"
+#include "stream/event_id.hpp"
 #include "stream/sse_parser.hpp"
 #include "translate/chat_response.hpp"
 #include "translate/message_response.hpp"
@@ -60,6 +62,7 @@ class StreamWatcher : public stream::SseSink {
     }
     meter_.on_event(ev.type, ev.data);
     good_end = parser_.boundary();
+    if (record_ends) ends.push_back(good_end);
     if (ev.type == "message_stop") {
       ended = true;
     } else if (ev.type == "error") {
@@ -77,6 +80,8 @@ class StreamWatcher : public stream::SseSink {
   std::string error_type;
   std::size_t index = 0;
   std::size_t commit_at = 0;  // 1-based index of the first non-preamble event; 0 = not yet
+  bool record_ends = false;      // resumable: keep where each event ends
+  std::vector<std::uint64_t> ends;  // stream offsets where the events not yet forwarded end
 
  private:
   const stream::SseParser& parser_;
@@ -113,9 +118,9 @@ std::string json_fields(const std::string& fields) {
   return out;
 }
 
-// Ends a committed stream honestly: one error event in the client's dialect (Anthropic's
-// `event: error`, or an OpenAI error object without [DONE]), then the end of the body.
-net::awaitable<void> end_with_error(http::ResponseWriter& w, const Error& e, bool openai) {
+// The event that ends a committed stream honestly: an error in the client's dialect (Anthropic's
+// `event: error`, or an OpenAI error object without [DONE]).
+std::string error_event(const Error& e, bool openai) {
   std::string event;
   const std::string message = "upstream stream interrupted: " + e.message;
   if (openai) {
@@ -125,6 +130,22 @@ net::awaitable<void> end_with_error(http::ResponseWriter& w, const Error& e, boo
     stream::append_event(event, "error",
                          providers::anthropic::error_event_data(providers::anthropic::error_type(e.kind), message));
   }
+  return event;
+}
+
+// Ends a committed stream with the error event (into the replay buffer too, with its id).
+net::awaitable<void> end_with_error(http::ResponseWriter& w, Gateway::Exchange& ex, Gateway::StreamResult& sr,
+                                    bool openai) {
+  std::string event = error_event(*sr.failure, openai);
+  if (ex.replay) {
+    std::string out;
+    const std::uint64_t end[] = {event.size()};
+    sr.next_seq = stream::append_with_ids(out, event, end, ex.replay->id(), sr.next_seq);
+    ex.replay->append(out);
+    ex.replay->end(stream::StreamState::Failed);
+    event = std::move(out);
+  }
+  if (ex.detached) co_return;
   if (co_await w.write(event)) co_await w.finish();
 }
 
@@ -147,8 +168,23 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
     http::append_field(fields, "x-request-id", req.request_id);
   }
   for (const auto& [name, value] : ex.response_headers) http::append_field(fields, name, value);
+  if (ex.replay) http::append_field(fields, "x-sluice-stream-id", ex.replay->id());
   if (ex.exhausted && res.status() >= 400) http::append_field(fields, "x-should-retry", "false");
   return fields;
+}
+
+net::awaitable<bool> Gateway::emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
+                                   const std::vector<std::size_t>& event_ends) {
+  // Into the buffer before the client: whoever resumes must find every event the client got.
+  if (ex.replay) {
+    std::size_t at = 0;
+    for (std::size_t end : event_ends) {
+      ex.replay->append(bytes.substr(at, end - at));
+      at = end;
+    }
+  }
+  if (ex.detached) co_return true;
+  co_return co_await w.write(bytes);
 }
 
 net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::UpstreamResponse& res,
@@ -166,9 +202,35 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   std::string pending;          // bytes read but not yet forwarded: an incomplete event
   std::uint64_t forwarded = 0;  // stream offset up to which bytes were forwarded (or held)
 
+  // A resumable stream: its events get ids and go into its replay buffer; a client that leaves
+  // after the commit point detaches it instead of cancelling the upstream.
+  std::optional<GraceWatch> grace;
+  struct Unregister {
+    Exchange& ex;
+    ~Unregister() { ex.grace_watch = nullptr; }
+  } unregister{ex};
+  if (!ex.replay && replay_ && resumable(req, ex)) {
+    ex.replay = replay_->create(ex.owner, ex.openai_client.has_value());
+    ex.charge.stream_id = ex.replay->id();
+  }
+  if (ex.replay) {
+    grace.emplace(co_await net::this_coro::executor);
+    ex.grace_watch = &*grace;
+    watcher.record_ends = !ex.to_openai;
+    sr.next_seq = ex.replay->events() + 1;
+  }
+  std::string with_ids;
+  std::vector<std::uint64_t> ends;
+  std::vector<std::size_t> event_ends;
+  const bool openai = ex.openai_client.has_value();
+
   // Records a failure; returns true when the caller must still tell the client in-band (the
   // stream was committed). Uncommitted failures go back to the attempt loop.
   auto fail = [&](Error e) {
+    if (ex.abandoned) {
+      e = Error{ErrorKind::UpstreamFailed, "the client left and nobody resumed the stream within the grace period",
+                "abandoned"};
+    }
     ex.error = e.detail.empty() ? kind_name(e.kind) : e.detail;
     sr.failure = std::move(e);
     return sr.committed;
@@ -185,7 +247,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   for (;;) {
     Result<std::size_t> got = std::size_t{0};
     if (!end_after_chunk) got = co_await res.read(buf.data(), buf.size());
-    if (ex.client_gone) co_return;
+    if (ex.client_gone && !ex.detached) co_return;
     const bool at_end = !got.ok() || got.value() == 0;
     std::string_view chunk;
     if (translator) {
@@ -211,7 +273,8 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
           sr.inband_error_type = watcher.error_type;
           co_return;
         }
-        co_await w.finish();
+        if (ex.replay) ex.replay->end(sr.completed ? stream::StreamState::Completed : stream::StreamState::Failed);
+        if (!ex.detached) co_await w.finish();
         co_return;
       }
       // A broken stream must never look like a finished one: a partial event is dropped and the
@@ -220,7 +283,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
                          : got.error();
       if (fail(std::move(e))) {
         accounting_->release(ex.charge, ex.model);
-        co_await end_with_error(w, *sr.failure, ex.openai_client.has_value());
+        co_await end_with_error(w, ex, sr, openai);
       }
       co_return;
     }
@@ -248,40 +311,68 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
         ex.to_openai->feed(complete, to_client);
         complete = to_client;
       }
+      event_ends.clear();
+      if (ex.replay) {
+        // Each event gets its id line; the events' ends are where the buffer cuts them.
+        ends.clear();
+        if (ex.to_openai) {
+          stream::split_lf_events(complete, ends);
+        } else {
+          std::size_t taken = 0;
+          while (taken < watcher.ends.size() && watcher.ends[taken] <= limit) {
+            ends.push_back(watcher.ends[taken] - forwarded);
+            ++taken;
+          }
+          watcher.ends.erase(watcher.ends.begin(), watcher.ends.begin() + static_cast<std::ptrdiff_t>(taken));
+        }
+        with_ids.clear();
+        sr.next_seq = stream::append_with_ids(with_ids, complete, ends, ex.replay->id(), sr.next_seq, &event_ends);
+        complete = with_ids;
+      }
       forwarded = limit;
       bool ok = true;
       if (!sr.committed) {
+        for (std::size_t end : event_ends) sr.held_events.push_back(sr.held.size() + end);
         sr.held.append(complete);
         // The preamble is held until the first content event; an error before it stays held too.
         if (watcher.commit_at != 0 && !watcher.errored) {
           sr.committed = true;
+          ex.committed = true;
           ++active.gauge;
           active.counted = true;
+          if (ex.replay) ex.replay->set_meta(ex.model, ex.upstream_request_id);
           std::string fields = response_fields(req, res, ex);
           std::string reason(res.head().reason());  // Beast knows no phrase for 529: keep the upstream's
           ok = co_await w.start_raw(res.status(), reason, fields, std::nullopt);
-          if (ok) ok = co_await w.write(sr.held);
+          if (ok) ok = co_await emit(w, ex, sr.held, sr.held_events);
           sr.held.clear();
+          sr.held_events.clear();
         }
       } else {
-        ok = co_await w.write(complete);
+        ok = co_await emit(w, ex, complete, event_ends);
       }
       if (!direct) pending.erase(0, ready);
       if (!ok) {
-        ex.error = "client_gone";
-        co_return;  // the upstream connection closes with the response, cancelling generation
+        if (!ex.replay || !sr.committed) {
+          ex.error = "client_gone";
+          co_return;  // the upstream connection closes with the response, cancelling generation
+        }
+        // The client went away mid-stream: the rest goes into the buffer for a resume.
+        w.mark_client_gone();
+        ex.client_gone = true;
+        detach(ex, *grace);
       }
     }
     if (watcher.malformed) {
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
       accounting_->release(ex.charge, ex.model);
-      co_await end_with_error(w, *sr.failure, ex.openai_client.has_value());
+      co_await end_with_error(w, ex, sr, openai);
       co_return;
     }
     if (pending.size() > kMaxPendingEvent) {
       if (fail(Error{ErrorKind::UpstreamFailed, "an upstream event exceeded 8 MiB", {}})) {
         accounting_->release(ex.charge, ex.model);
-        co_await end_with_error(w, *sr.failure, ex.openai_client.has_value());
+        co_await end_with_error(w, ex, sr, openai);
       }
       co_return;
     }

@@ -476,10 +476,11 @@ export function toYaml(value, indent = 0) {
 // { name, base_url, api_key?, retry?, breaker?, timeouts?, deployments?, fallbacks?, pool? }
 // (keys as in the config file). Unlike gatewayConfig(), nothing is turned off: retries and
 // breakers keep their defaults unless a provider says otherwise.
-export function resilienceConfig({ providers, server = {} }) {
+export function resilienceConfig({ providers, server = {}, streams }) {
   return toYaml({
     server: { threads: 2, ...server },
     providers: providers.map((p) => ({ kind: 'anthropic', ...p })),
+    ...(streams ? { streams } : {}),
   });
 }
 
@@ -653,4 +654,18 @@ export async function startBlackHole() {
   if (!port) { stop(); return null; }
   await sleep(200); // the filling connections settle into the queue
   return { port, stop };
+}
+
+// A stream as the upstream sent it: sluice's `id: <stream-id>:<seq>` lines (resumable streams,
+// docs/resume.md) taken out, after checking they name one stream and count up from 1.
+export function stripEventIds(text, { first = 1 } = {}) {
+  let expect = first;
+  let stream = null;
+  return text.replace(/^id: (st_[A-Za-z0-9]+):(\d+)\n/gm, (_, s, n) => {
+    stream = stream ?? s;
+    assert.equal(s, stream, 'every id names the same stream');
+    assert.equal(Number(n), expect, 'ids count up by one');
+    expect += 1;
+    return '';
+  });
 }

@@ -117,6 +117,13 @@ describe('limits shared through Redis', () => {
     // Every slot was settled in Redis when its stream ended, whichever replica held it.
     const next = await roundRobinBurst(cluster, 3, { 'x-api-key': k.key }, bodyFor('hi'));
     assert.equal(statuses(next), '200,200,200');
+    // The streams' ids reach the PostgreSQL ledger (its schema step 2, as SQLite's).
+    const ids = rs.filter((r) => r.status === 200).map((r) => r.headers['x-sluice-request-id']);
+    const stored = await waitFor(() => {
+      const got = pg.psql(`SELECT count(*) FROM requests WHERE stream_id <> '' AND NOT replayed AND request_id IN (${ids.map((i) => `'${i}'`).join(',')})`);
+      return got === '3' && got;
+    }, 5000);
+    assert.equal(stored, '3', 'every admitted stream has its stream id in the ledger');
     const h = await healthz(cluster.at(0));
     assert.equal(h.limits.redis, 'ok');
     assert.equal(h.limits.settlements_pending, 0);
@@ -157,7 +164,7 @@ describe('the ledger in PostgreSQL', () => {
       assert.equal(r.json().data[0].model, SONNET);
     }
     const version = pg.psql("SELECT component || '=' || version FROM sluice_schema_versions ORDER BY component");
-    assert.equal(version, 'keys=1\nledger=1', 'the schema is created and versioned by sluice');
+    assert.equal(version, 'keys=1\nledger=2', 'the schema is created and versioned by sluice');
   });
 });
 

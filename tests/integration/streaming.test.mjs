@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { startMock, startGateway, sleep } from '../support/harness.mjs';
-import { API_HEADERS, Conn, buildRequest, messagesBody, postMessages, startRawUpstream, writeSlowly, waitFor, now, startRelay } from './helpers.mjs';
+import { API_HEADERS, Conn, buildRequest, messagesBody, postMessages, startRawUpstream, writeSlowly, waitFor, now, startRelay, stripEventIds } from './helpers.mjs';
 
 // An SSE body in Anthropic's grammar, but written the way a strict relay finds hardest: CRLF
 // line ends (and a few bare LF), comment lines, `event: ping`, an event type nobody knows, an
@@ -208,6 +208,7 @@ let raw;
 let gwRaw;
 let mock;
 let gwMock;
+let gwIds; // in front of the raw upstream with resumable streams on (the default)
 
 before(async () => {
   raw = await startRawUpstream((sock, req) => {
@@ -216,11 +217,15 @@ before(async () => {
     s(sock, req).catch(() => {});
   });
   mock = await startMock();
-  [gwRaw, gwMock] = await Promise.all([startRelay(raw.url), startRelay(mock.url)]);
+  // Resumable streams off on the raw upstream's gateway: these tests check that the bytes are the
+  // upstream's, exactly; with resume on (the default) the one change is an id line per event,
+  // checked by its own test below.
+  [gwRaw, gwMock, gwIds] = await Promise.all([
+    startRelay(raw.url, { extra: 'streams:\n  resume: false\n' }), startRelay(mock.url), startRelay(raw.url)]);
 });
 
 after(async () => {
-  await Promise.all([gwRaw, gwMock].filter(Boolean).map((g) => g.stop()));
+  await Promise.all([gwRaw, gwMock, gwIds].filter(Boolean).map((g) => g.stop()));
   if (mock) await mock.stop();
   if (raw) await raw.close();
 });
@@ -250,6 +255,20 @@ describe('byte transparency', () => {
       assert.equal(res.events.length, 11);
     });
   }
+
+  test('with resumable streams on (the default), the one change is an id line at the end of each event', async () => {
+    for (const scenario of ['chunked', 'crOnly']) {
+      const res = await postMessages(gwIds.port, { body: streamBody, headers: { 'x-scenario': scenario } });
+      assert.equal(res.status, 200);
+      const sid = res.headers['x-sluice-stream-id'];
+      assert.match(sid, /^st_/);
+      const want = scenario === 'chunked' ? SSE : SSE_CR;
+      assert.equal(JSON.stringify(stripEventIds(res.body.toString('latin1'))), JSON.stringify(want.toString('latin1')));
+      // Each event's last line is its id, so a client's Last-Event-ID is sluice's even where the
+      // upstream sent ids of its own.
+      for (const [i, e] of res.events.entries()) assert.match(e.raw, new RegExp(`id: ${sid}:${i + 1}\\n(\\r\\n|\\r|\\n)$`));
+    }
+  });
 
   test('bare CR line ends are relayed unchanged, including the final CR before EOF', async () => {
     const res = await postMessages(gwRaw.port, { body: streamBody, headers: { 'x-scenario': 'crOnly' } });

@@ -28,7 +28,13 @@ before(async () => {
   });
   await new Promise((r) => hook.listen(0, '127.0.0.1', r));
   gw = await startUsageGateway(mock.url, {
-    yaml: { alerts: { large_request_tokens: 5000, webhook_url: `http://127.0.0.1:${hook.address().port}/hooks/sluice` } },
+    // Resumable streams off: a client that leaves cancels the upstream at once, so its row holds
+    // what was generated until then (with resume on, the stream runs on for a resume:
+    // tests/integration/resume.test.mjs).
+    yaml: {
+      alerts: { large_request_tokens: 5000, webhook_url: `http://127.0.0.1:${hook.address().port}/hooks/sluice` },
+      streams: { resume: false },
+    },
     provider: { retry: { max_attempts: 2, base_ms: 10 } },
   });
 });
