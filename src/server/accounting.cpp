@@ -153,6 +153,16 @@ void Accounting::register_callbacks() {
   registry_.gauge_callback("sluice_keys_active", "Active virtual keys", {}, [this](std::vector<metrics::Sample>& out) {
     out.push_back({{}, static_cast<double>(directory_.current()->active_key_count())});
   });
+  // A failing store (SQLite locked, PostgreSQL down) shows here before anyone misses a row or a key.
+  registry_.counter_callback("sluice_ledger_write_errors_total", "Failed ledger batch writes (each retried)", {},
+                             [this](std::vector<metrics::Sample>& out) {
+                               out.push_back({{}, static_cast<double>(ledger_->stats().write_errors)});
+                             });
+  registry_.counter_callback("sluice_keys_reload_failures_total",
+                             "Failed reloads of the key store (the previous keys stay in force)", {},
+                             [this](std::vector<metrics::Sample>& out) {
+                               out.push_back({{}, static_cast<double>(directory_.reload_failures())});
+                             });
   registry_.counter_callback("sluice_alert_webhooks_total", "Alert webhook deliveries by result", {"result"},
                              [this](std::vector<metrics::Sample>& out) {
                                auto s = notifier_.stats();

@@ -255,6 +255,12 @@ describe('PostgreSQL outage', () => {
       return Number(/^sluice_ledger_queue_rows (\d+)/m.exec(m)?.[1]) >= 7;
     }, 3000);
     assert.ok(queued, 'replica 0 holds its 7 rows');
+    const failing = await waitFor(async () => {
+      const m = await (await fetch(`${cluster.at(1).url}/metrics`)).text();
+      return Number(/^sluice_ledger_write_errors_total (\d+)/m.exec(m)?.[1]) > 0 &&
+        Number(/^sluice_keys_reload_failures_total (\d+)/m.exec(m)?.[1]) > 0;
+    }, 5000);
+    assert.ok(failing, 'the failing writes and key reloads show in the metrics');
     await pg.startServer();
     assert.ok(await waitFor(() => rows() === 21, 15000), `21 rows once PostgreSQL is back (got ${rows()})`);
 
