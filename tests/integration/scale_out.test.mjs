@@ -81,7 +81,8 @@ describe('limits shared through Redis', () => {
     // so no reservation is settled (and its unused tokens returned) before the others arrive.
     const k = await createSharedKey(cluster, 'tpm10k', { tpm: 10000 });
     const body = bodyFor('hi', { max_tokens: 1000, stream: true });
-    const headers = { 'x-api-key': k.key, 'x-mock-tokens-per-second': '10', 'x-mock-reply': 'one two three four five six seven eight' };
+    // ~2.5 s in flight: room for a sanitized build 2-3x slower to admit the whole burst first.
+    const headers = { 'x-api-key': k.key, 'x-mock-tokens-per-second': '4', 'x-mock-reply': 'one two three four five six seven eight' };
     const t0 = now();
     const rs = await roundRobinBurst(cluster, 30, headers, body);
     const ms = now() - t0;
@@ -110,7 +111,7 @@ describe('limits shared through Redis', () => {
   test('a concurrency limit counts requests in flight on every replica', async () => {
     const k = await createSharedKey(cluster, 'conc3', { concurrency: 3 });
     const slow = bodyFor('hi', { stream: true });
-    const rs = await roundRobinBurst(cluster, 12, { 'x-api-key': k.key, 'x-mock-tokens-per-second': '20' }, slow);
+    const rs = await roundRobinBurst(cluster, 12, { 'x-api-key': k.key, 'x-mock-tokens-per-second': '10' }, slow);
     assert.equal(count(rs, 200), 3, statuses(rs));
     assert.equal(rs.find((r) => r.status === 429).headers['x-sluice-ratelimit-limit'], 'concurrency');
     for (const r of rs.filter((x) => x.status === 200)) assert.equal(r.events.at(-1).event, 'message_stop');
