@@ -210,6 +210,7 @@ struct RouteConfig {
   std::string upstream_model;   // the model name sent upstream; empty = the client's
   std::optional<std::int64_t> max_tokens;  // a cap on max_tokens (the upstream's output limit)
   std::vector<std::string> projects;       // only for these projects; empty = everyone
+  std::optional<bool> recover;             // upstream stream recovery; unset = streams.recovery
 };
 
 // The long-context guard (stages/context): context windows per model in front of the built-in
@@ -245,6 +246,13 @@ struct StreamsConfig {
   std::size_t buffer_memory_mb = 256; // over every stream; oldest evicted first
   milliseconds grace{60'000};         // a stream whose client left keeps running this long
   bool transparent_resume = true;     // an identical retry is answered from the abandoned stream
+  // Recovery of upstream streams that break mid-way: re-request with the partial text as a
+  // prefill and splice the continuation in. Off by default (each recovery is a new, billed
+  // upstream request); on for every model that takes a prefill, or per route (`recover:`).
+  bool recovery = false;
+  int recovery_attempts = 2;
+  // Models known to accept an assistant prefill (globs); others end with an error event.
+  std::vector<std::string> prefill_models{"claude-3*", "claude-sonnet-4*", "claude-opus-4*", "claude-haiku-4*"};
 };
 
 struct MockSettings {

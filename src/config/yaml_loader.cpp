@@ -228,6 +228,7 @@ void parse_routes(const YAML::Node& node, std::vector<RouteConfig>& out) {
     r.read("provider", route.provider);
     r.read("upstream_model", route.upstream_model);
     r.read("max_tokens", route.max_tokens);
+    r.read("recover", route.recover);
     if (auto projects = r.get("projects"); projects && !projects.IsNull()) {
       if (!projects.IsSequence()) throw ConfigError(path + ".projects: expected a list of project names");
       for (const auto& p : projects) route.projects.push_back(p.as<std::string>());
@@ -319,6 +320,14 @@ void parse_streams(Section& top, Config& cfg) {
   s.read("buffer_memory_mb", st.buffer_memory_mb);
   s.read_ms("grace_ms", st.grace);
   s.read("transparent_resume", st.transparent_resume);
+  s.read("recovery", st.recovery);
+  s.read("recovery_attempts", st.recovery_attempts);
+  if (auto models = s.get("prefill_models"); models && !models.IsNull()) {
+    if (!models.IsSequence()) throw ConfigError("streams.prefill_models: expected a list of model globs");
+    st.prefill_models.clear();
+    for (const auto& m : models) st.prefill_models.push_back(m.as<std::string>());
+  }
+  if (st.recovery_attempts < 1 || st.recovery_attempts > 10) throw ConfigError("streams.recovery_attempts: 1 to 10");
   if (st.buffer_memory_mb == 0) throw ConfigError("streams.buffer_memory_mb: must be at least 1");
 }
 

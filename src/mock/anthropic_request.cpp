@@ -69,6 +69,25 @@ void read_last_user_turn(const json::array& messages, PlanInput& plan) {
   }
 }
 
+// The text of a final assistant message (a prefill), its blocks' texts joined.
+void read_prefill(const json::array& messages, PlanInput& plan) {
+  if (messages.empty() || !messages.back().is_object()) return;
+  const auto& msg = messages.back().get_object();
+  if (string_at(msg, "role") != "assistant") return;
+  const json::value* content = msg.if_contains("content");
+  if (!content) return;
+  if (content->is_string()) {
+    plan.prefill.assign(content->get_string());
+    return;
+  }
+  if (!content->is_array()) return;
+  for (const auto& block : content->get_array()) {
+    if (block.is_object() && string_at(block.get_object(), "type") == "text") {
+      plan.prefill.append(string_at(block.get_object(), "text"));
+    }
+  }
+}
+
 void read_tools(const json::object& req, PlanInput& plan) {
   const json::value* tools = req.if_contains("tools");
   if (!tools || !tools->is_array()) return;
@@ -145,6 +164,7 @@ std::optional<ApiError> read_messages_request(const json::value& body, MessagesR
   PlanInput& plan = out.plan;
   plan.max_tokens = static_cast<std::uint64_t>(*mt);
   read_last_user_turn(req.at("messages").get_array(), plan);
+  read_prefill(req.at("messages").get_array(), plan);
   read_tools(req, plan);
   read_thinking(req, plan);
   if (const json::value* ss = req.if_contains("stop_sequences"); ss && ss->is_array()) {

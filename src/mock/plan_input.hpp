@@ -44,6 +44,10 @@ struct PlanInput {
   std::uint64_t cache_creation_input_tokens = 0;
   std::uint64_t cache_read_input_tokens = 0;
   std::optional<std::string> reply_override;  // x-mock-reply, already valid UTF-8
+  // A final assistant message (a prefill): its text. The reply continues it: when the answer
+  // the mock would give starts with it, only the rest is generated (so a stream re-requested
+  // with its partial text as a prefill continues exactly where it broke).
+  std::string prefill;
 };
 
 }  // namespace sluice::mock

@@ -226,6 +226,9 @@ ReplyPlan make_plan(const PlanInput& in) {
     text = greeting_for(in.user_text);
   }
 
+  // A prefill the answer starts with: the model goes on from where it ends.
+  if (!in.prefill.empty() && text.starts_with(in.prefill)) text.erase(0, in.prefill.size());
+
   // Stop sequences cut the text at the earliest match; the model stops, so no tool call.
   bool stopped = false;
   std::size_t cut = std::string::npos;

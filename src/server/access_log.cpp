@@ -56,6 +56,9 @@ std::string to_json_line(const AccessRecord& r) {
   line += r.stream ? ",\"stream\":true" : ",\"stream\":false";
   if (!r.error.empty()) line += ",\"error\":" + quoted(r.error);
   if (!r.upstream_request_id.empty()) line += ",\"upstream_request_id\":" + quoted(r.upstream_request_id);
+  if (!r.stream_id.empty()) line += ",\"stream_id\":" + quoted(r.stream_id);
+  if (!r.replayed.empty()) line += ",\"replayed\":" + quoted(r.replayed);
+  if (r.recoveries > 0) line += ",\"recoveries\":" + std::to_string(r.recoveries);
   line += "}\n";
   return line;
 }

@@ -31,6 +31,9 @@ struct AccessRecord {
   std::string upstream_request_id;  // the upstream's request-id header, for support tickets
   std::string project;         // the caller's project and virtual key id, when it used one
   std::string key_id;
+  std::string stream_id;       // a resumable stream's id (produced or replayed)
+  std::string replayed;        // "resume" / "transparent": answered from a replay buffer
+  int recoveries = 0;          // continuations requested after the upstream stream broke
 };
 
 std::string to_json_line(const AccessRecord& r);  // with trailing '\n'

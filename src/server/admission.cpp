@@ -46,6 +46,7 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   ex.provider_for_route = choice->provider.empty() ? providers_.front().get() : provider_named(choice->provider);
   ex.upstream_model = std::move(choice->upstream_model);
   ex.max_tokens_cap = choice->max_tokens;
+  ex.route_recover = choice->recover;
   if (!ex.upstream_model.empty()) ex.charge.price_model = ex.upstream_model;
   // The window that matters is the upstream model's.
   const std::string& guarded_model = ex.upstream_model.empty() ? ex.model : ex.upstream_model;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/accounting.hpp"
+#include "server/stream_splice.hpp"
 #include "stream/replay_buffer.hpp"
 #include "server/gateway.hpp"
 #include "translate/chat_stream.hpp"
@@ -37,6 +38,7 @@ struct Gateway::Exchange {
   upstream::Provider* provider_for_route = nullptr;
   std::string upstream_model;
   std::optional<std::int64_t> max_tokens_cap;
+  std::optional<bool> route_recover;  // the route's `recover:` setting
   // The current attempt speaks OpenAI: the tool names of its translated request, and the
   // stream translator of its answer (new for every attempt).
   struct Translation {
@@ -66,9 +68,15 @@ struct Gateway::Exchange {
   bool committed = false;            // the stream's first byte went out
   bool detached = false;
   bool abandoned = false;            // detached, and nobody came back within the grace period
+  // Upstream stream recovery (server/recovery.cpp): the splicer watching this stream, and how
+  // many continuations were requested.
+  bool recovery = false;             // enabled for this hop's stream (route, model takes a prefill)
+  std::unique_ptr<StreamSplice> splice;
+  int recoveries = 0;
   std::string_view fingerprint_body; // the request as first sent upstream (transparent resume)
   const http::Request* fingerprint_req = nullptr;
   std::string fingerprint;           // of the request, once computed
+  const char* replay_kind = "";      // answered from a buffer: "resume" or "transparent"
   GraceWatch* grace_watch = nullptr;  // the relay's, while a resumable stream is relayed
 };
 
@@ -89,6 +97,8 @@ struct Gateway::StreamResult {
   std::string held;                // bytes held back before the commit point
   std::vector<std::size_t> held_events;  // resumable: where each held event ends in `held`
   std::uint64_t next_seq = 0;      // resumable: the seq the next event of this attempt gets
+  bool recover = false;            // broke after the commit point and may be continued: not ended yet
+  bool continuation = false;       // the stream of a recovery: spliced into a committed response
 };
 
 }  // namespace sluice::server

@@ -125,6 +125,14 @@ class Gateway {
   // the stream ends or nobody resumed it for the grace period.
   void detach(Exchange& ex, GraceWatch& watch);
   void arm_grace(Exchange& ex, GraceWatch& watch, std::chrono::milliseconds wait);
+  // Upstream recovery (recovery.cpp): asks for the rest of a stream that broke after its commit
+  // point with the text so far as a prefill, and splices it in; ends the stream with an error
+  // event when it cannot.
+  net::awaitable<void> recover_stream(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                      upstream::UpstreamRequest& ureq, upstream::Deployment& d, StreamResult& broken);
+  bool takes_prefill(std::string_view model) const;
+  // Ends a committed stream whose upstream broke: the error event, into the replay buffer too.
+  net::awaitable<void> end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
   // Sends one batch of events to the client and into the replay buffer (relay.cpp).
   net::awaitable<bool> emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
                             const std::vector<std::size_t>& event_ends);

@@ -66,7 +66,12 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
       detached(r.counter("sluice_streams_detached_total",
                          "Streams whose client left mid-way while the upstream went on into the replay buffer", {})),
       abandoned(r.counter("sluice_streams_abandoned_total",
-                          "Detached streams cancelled because nobody resumed them within the grace period", {})) {}
+                          "Detached streams cancelled because nobody resumed them within the grace period", {})),
+      recoveries(r.counter("sluice_stream_recoveries_total",
+                           "Upstream streams that broke after content began and were continued with a prefill "
+                           "(recovered), could not be continued (failed), or held a block no prefill can carry "
+                           "(impossible)",
+                           {"outcome"})) {}
 
 const char* route_label(std::string_view path) {
   if (path == "/v1/messages") return "/v1/messages";

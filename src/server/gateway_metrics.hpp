@@ -39,6 +39,7 @@ struct GatewayMetrics {
   metrics::CounterFamily& resumes;           // kind (by_id, transparent), outcome
   metrics::CounterFamily& detached;          // (none): streams whose client left mid-way
   metrics::CounterFamily& abandoned;         // (none): detached streams cancelled after the grace period
+  metrics::CounterFamily& recoveries;        // outcome: recovered, failed, impossible
 };
 
 // A route label from a fixed set.

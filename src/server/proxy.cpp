@@ -165,6 +165,13 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       }
       if (!route[hop].model.empty() && !rewrite_model(ureq.body, route[hop].model)) break;
     }
+    // Recovery of a stream that breaks mid-way: Anthropic upstreams only, for models that take a
+    // prefill, when the route (or the default) asks for it.
+    {
+      const std::string& sent_model = route[hop].model.empty() ? ex.model : route[hop].model;
+      ex.recovery = ex.stream && !provider.speaks_openai() && ex.route_recover.value_or(streams_.recovery) &&
+                    takes_prefill(sent_model);
+    }
     provider.budget().on_request();
     upstream::Deployment* failed = nullptr;  // a retry prefers another deployment
     for (int attempt = 1;; ++attempt) {
@@ -242,6 +249,15 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
         if (res->status() < 400) {
           ex.stream = true;
           co_await relay_stream(req, *res, w, ex, stream);
+          if (stream.recover) {
+            // Broke after the client got content: continue it with a prefill (recovery.cpp).
+            count_attempt("stream_broken");
+            record(d, false, pick.probe);
+            co_await recover_stream(req, w, ex, ureq, d, stream);
+            ex.current = nullptr;
+            log(req, w, ex);
+            co_return;
+          }
           if (stream.committed || ex.client_gone) {
             count_attempt(ex.client_gone && !ex.detached ? "cancelled" : stream.failure ? "stream_broken" : "success");
             record(d, !stream.failure.has_value(), pick.probe);

@@ -10,6 +10,7 @@
 #include "providers/anthropic/error_body.hpp"
 #include "providers/openai/error_body.hpp"
 #include "providers/anthropic/validate.hpp"
+#include "upstream/retry_policy.hpp"
 #include "server/exchange.hpp"
 #include "http/wire.hpp"
 #include "server/headers.hpp"
@@ -55,12 +56,20 @@ class StreamWatcher : public stream::SseSink {
   StreamWatcher(const stream::SseParser& parser, stages::meter::StreamMeter& meter) : parser_(parser), meter_(meter) {}
 
   void on_event(const stream::SseEvent& ev) override {
-    if (malformed) return;
+    if (malformed || inband_break) return;
     if (!is_well_formed(ev.type, ev.data)) {
       malformed = true;
       return;
     }
+    if (ev.type == "error" && commit_at != 0 && recover_allowed && splice && !splice->blocker() &&
+        upstream::is_retryable_inband(parse_error_type(ev.data))) {
+      // Overloaded after content began: the stream may be continued, so the error is not relayed.
+      inband_break = true;
+      error_type = parse_error_type(ev.data);
+      return;
+    }
     meter_.on_event(ev.type, ev.data);
+    if (splice) splice->observe(ev.type, ev.data);
     good_end = parser_.boundary();
     if (record_ends) ends.push_back(good_end);
     if (ev.type == "message_stop") {
@@ -81,6 +90,9 @@ class StreamWatcher : public stream::SseSink {
   std::size_t index = 0;
   std::size_t commit_at = 0;  // 1-based index of the first non-preamble event; 0 = not yet
   bool record_ends = false;      // resumable: keep where each event ends
+  StreamSplice* splice = nullptr;   // recovery: watches what the client gets
+  bool recover_allowed = false;     // a recovery is still possible for this stream
+  bool inband_break = false;        // a retryable error event after content, held back for recovery
   std::vector<std::uint64_t> ends;  // stream offsets where the events not yet forwarded end
 
  private:
@@ -173,6 +185,11 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
   return fields;
 }
 
+net::awaitable<void> Gateway::end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
+  accounting_->release(ex.charge, ex.model);
+  co_await end_with_error(w, ex, sr, ex.openai_client.has_value());
+}
+
 net::awaitable<bool> Gateway::emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
                                    const std::vector<std::size_t>& event_ends) {
   // Into the buffer before the client: whoever resumes must find every event the client got.
@@ -218,7 +235,22 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
     ex.grace_watch = &*grace;
     watcher.record_ends = !ex.to_openai;
     sr.next_seq = ex.replay->events() + 1;
+    if (ex.detached) arm_grace(ex, *grace, replay_->settings().grace);  // a continuation of a detached stream
   }
+  // Upstream recovery: the splicer watches what the client gets; a continuation's bytes go
+  // through it (like a translation) before anything else sees them. A new attempt before the
+  // commit point starts a new splicer: the client has seen nothing of the last one.
+  if (ex.recovery && !sr.continuation) ex.splice = std::make_unique<StreamSplice>();
+  watcher.splice = ex.splice.get();
+  watcher.recover_allowed = ex.splice && ex.recoveries < streams_.recovery_attempts;
+  StreamSplice* splicer = sr.continuation ? ex.splice.get() : nullptr;
+  if (sr.committed) {
+    ++active.gauge;
+    active.counted = true;
+  }
+  auto can_recover = [&] {
+    return watcher.recover_allowed && !ex.abandoned && !(ex.client_gone && !ex.detached) && !ex.splice->blocker();
+  };
   std::string with_ids;
   std::vector<std::uint64_t> ends;
   std::vector<std::size_t> event_ends;
@@ -262,6 +294,12 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       // Decided before the meter sees the final events (and the charge is released).
       if (translator->done() && !translator->usage_reported()) ex.charge.usage_guessed = true;
       chunk = translated;
+    } else if (splicer) {
+      translated.clear();
+      if (!at_end) splicer->feed({buf.data(), got.value()}, translated);
+      if (!at_end && translated.empty()) continue;  // no complete event yet
+      if (at_end && got.ok() && !splicer->usage_reported()) ex.charge.usage_guessed = true;
+      chunk = translated;
     } else if (!at_end) {
       chunk = {buf.data(), got.value()};
     }
@@ -282,6 +320,11 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       Error e = got.ok() ? Error{ErrorKind::UpstreamFailed, "upstream stream ended before message_stop", {}}
                          : got.error();
       if (fail(std::move(e))) {
+        if (can_recover()) {
+          sr.recover = true;  // the caller asks for the rest (server/recovery.cpp)
+          co_return;
+        }
+        if (ex.splice && ex.splice->blocker()) accounting_->metrics().recoveries.inc({"impossible"});
         accounting_->release(ex.charge, ex.model);
         co_await end_with_error(w, ex, sr, openai);
       }
@@ -298,8 +341,10 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
       co_return;
     }
-    // Complete bytes not yet forwarded; with a malformed event, only those before it.
-    std::uint64_t limit = watcher.malformed ? std::max(watcher.good_end, forwarded) : parser.boundary();
+    // Complete bytes not yet forwarded; with a malformed event (or an error held back for a
+    // recovery), only those before it.
+    const bool cut = watcher.malformed || watcher.inband_break;
+    std::uint64_t limit = cut ? std::max(watcher.good_end, forwarded) : parser.boundary();
     std::uint64_t ready = limit - forwarded;
     bool direct = pending.empty() && ready == chunk.size();  // the read ended on an event boundary
     if (!direct) pending.append(chunk);
@@ -362,6 +407,17 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
         ex.client_gone = true;
         detach(ex, *grace);
       }
+    }
+    if (watcher.inband_break && sr.committed) {
+      fail(Error{ErrorKind::UpstreamOverloaded, "upstream error event after content: " + watcher.error_type,
+                 "upstream_" + watcher.error_type});
+      if (can_recover()) {
+        sr.recover = true;
+        co_return;
+      }
+      accounting_->release(ex.charge, ex.model);
+      co_await end_with_error(w, ex, sr, openai);
+      co_return;
     }
     if (watcher.malformed) {
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});

@@ -152,6 +152,7 @@ net::awaitable<void> Gateway::serve_replay(http::Request& req, http::ResponseWri
                                            std::shared_ptr<stream::ReplayStream> s, std::uint64_t from,
                                            const char* how) {
   ex.charge.stream_id = s->id();
+  ex.replay_kind = how;
   auto signal = s->subscribe(co_await net::this_coro::executor);
   struct Leave {
     stream::ReplayStream& s;

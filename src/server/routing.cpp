@@ -13,7 +13,7 @@ std::optional<Router::Choice> Router::route(std::string_view model, std::string_
       for (const auto& p : r.projects) listed = listed || p == project;
       if (!listed) continue;
     }
-    return Choice{r.provider, r.upstream_model, r.max_tokens};
+    return Choice{r.provider, r.upstream_model, r.max_tokens, r.recover};
   }
   return std::nullopt;
 }

@@ -22,6 +22,7 @@ class Router {
     std::string provider;       // empty: the first provider
     std::string upstream_model; // empty: the client's model
     std::optional<std::int64_t> max_tokens;
+    std::optional<bool> recover;  // upstream stream recovery for this route; unset = the default
   };
   // nullopt when routes are configured and none serves `model` for `project`.
   std::optional<Choice> route(std::string_view model, std::string_view project) const;

@@ -41,7 +41,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMock, startGateway, CLAUDE_CODE_BETA_LIST } from '../support/harness.mjs';
 import {
-  runClaude, mockRequests, clearMockRequests, lastUserText, normalizeMessage, settledAccessLog, removeTempDirs, DIRECT_KEY, startRelayGateway } from './helpers.mjs';
+  runClaude, mockRequests, clearMockRequests, lastUserText, normalizeMessage, settledAccessLog, removeTempDirs, DIRECT_KEY, startRelayGateway, startCuttingProxy } from './helpers.mjs';
 
 const CLIENT_KEY = 'sk-ant-e2e-claude-code-client-key-3b9d';
 const PROVIDER_KEY = 'sk-ant-api03-e2e-claude-code-PROVIDER-6e1f';
@@ -415,30 +415,64 @@ describe('claude -p when the upstream fails', () => {
   // Claude Code 2.1.328 retries a stream that the connection drops (TCP reset) more often than
   // one that ends with an in-band `api_error` event (observed straight against the mock: 3
   // resets → success on the 4th attempt; 3 `event: error` api_error → "API Error: …" after 3
-  // attempts). sluice turns an upstream reset into an in-band `api_error` ("upstream stream
-  // interrupted: upstream stream failed") and ends the body cleanly, so the same upstream
-  // behaviour that Claude Code survives directly makes it fail through the gateway.
-  test('three upstream stream resets: Claude Code recovers through the gateway as it does directly', {
-    timeout: TEST_TIMEOUT,
-    todo: 'known divergence, to be removed by issue 6 (sluice continuing broken upstream streams): an upstream reset mid-stream becomes an in-band api_error event + clean end; Claude Code gives up after 3 attempts through sluice but succeeds on the 4th directly',
-  }, async () => {
+  // attempts). Without recovery sluice turns an upstream reset into an in-band error and Claude
+  // Code gives up after 3 attempts where it succeeds directly. With stream recovery on (issue 6)
+  // sluice continues each broken stream itself: Claude Code sees one clean stream.
+  test('three upstream stream resets: with recovery on, Claude Code gets one clean stream', { timeout: TEST_TIMEOUT }, async () => {
     const faults = (key) => ({ ANTHROPIC_CUSTOM_HEADERS: `x-mock-fault: reset-after-5\nx-mock-fail-times: 3\nx-mock-fault-key: ${key}` });
-    // Control: straight to the mock, Claude Code survives three resets.
+    // Control: straight to the mock, Claude Code survives three resets by asking again.
     await clearMockRequests(mock);
     const direct = await claude(mock.url, ['-p', 'say hello'], { env: faults(`e2e-cc-reset3-direct-${process.pid}-${Date.now()}`) });
     assert.equal(direct.code, 0, `control run straight to the mock: ${show(direct)}`);
     assert.equal(direct.stdout.trim(), 'Hello from sluice mock! You said: say hello');
     assert.equal((await mockRequests(mock)).length, 4);
 
-    await withGateway({}, async (gw) => {
+    const extraYaml = 'streams:\n  recovery: true\n  recovery_attempts: 3\n  prefill_models: ["claude-*"]\n';
+    await withGateway({ extraYaml }, async (gw) => {
       const r = await claude(gw.url, ['-p', 'say hello'], { env: faults(`e2e-cc-reset3-gw-${process.pid}-${Date.now()}`) });
-      const recorded = await mockRequests(mock);
-      await assertAccessLog(gw, recorded, [CLIENT_KEY, 'say hello']);
-      // Today: exit 1 after 3 attempts, stdout "API Error: upstream stream interrupted:
-      // upstream stream failed".
       assert.equal(r.code, 0, show(r));
       assert.equal(r.stdout.trim(), 'Hello from sluice mock! You said: say hello');
+      const recorded = await mockRequests(mock);
+      // One request from Claude Code; the gateway asked three more times for the rest.
       assert.equal(recorded.length, 4);
+      // The first break came right after the thinking block (no text yet); later ones in the text.
+      assert.ok(recorded.slice(1).every((q) => q.body.thinking === undefined), 'the continuations do not think again');
+      assert.equal(recorded.at(-1).body.messages.at(-1).role, 'assistant', 'the last one carries the text so far');
+      assert.ok('Hello from sluice mock! You said: say hello'.startsWith(recorded.at(-1).body.messages.at(-1).content));
+      const log = await settledAccessLog(gw, (lines) => lines.length >= 1);
+      assert.equal(log.length, 1, JSON.stringify(log));
+      assert.equal(log[0].recoveries, 3);
+      assert.equal(log[0].status, 200);
+    });
+  });
+
+  // Claude Code never resumes with Last-Event-ID: when its stream drops before any content it
+  // sends the same request again. A proxy between it and sluice cuts the first response right
+  // after its head; sluice keeps the upstream stream going into its buffer and answers the retry
+  // from there. (Observed with 2.1.328: a stream cut after some text is not retried as is but
+  // followed by a new turn, "Your response above was cut off mid-stream. Resume directly from
+  // where it stops", which is another request and goes upstream.)
+  test('a client-side drop: Claude Code\'s retry is answered from the replay buffer, one upstream request', { timeout: TEST_TIMEOUT }, async () => {
+    await withGateway({}, async (gw) => {
+      const cutter = await startCuttingProxy(gw.port, { cutAt: (text) => (text.includes('\r\n\r\n') ? text.indexOf('\r\n\r\n') + 4 : -1) });
+      try {
+        // Paced, so the stream is still running when the cut comes: a drop after the last bytes
+        // went into the socket buffers looks like a delivered stream to any server.
+        const r = await claude(`http://127.0.0.1:${cutter.port}`, ['-p', 'say hello'], {
+          env: { ANTHROPIC_CUSTOM_HEADERS: 'x-mock-tokens-per-second: 20' },
+        });
+        assert.equal(r.code, 0, show(r));
+        assert.equal(r.stdout.trim(), 'Hello from sluice mock! You said: say hello');
+        assert.equal(cutter.cuts, 1, 'the first response was cut');
+        const recorded = (await mockRequests(mock)).filter(onlyClaude);
+        assert.equal(recorded.length, 1, `the retry never reached the upstream: ${JSON.stringify(gw.accessLog())}`);
+        const log = await settledAccessLog(gw, (lines) => lines.length >= 2);
+        assert.equal(log.length, 2, JSON.stringify(log));
+        assert.equal(log[1].replayed, 'transparent');
+        assert.equal(log[0].stream_id, log[1].stream_id);
+      } finally {
+        await cutter.close();
+      }
     });
   });
 });

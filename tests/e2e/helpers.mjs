@@ -3,6 +3,7 @@
 // tests/e2e/node_modules (versions pinned by package-lock.json). Every wait is bounded and
 // every process is stopped by its PID.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { join, dirname } from 'node:path';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -245,4 +246,41 @@ export function startRelayGateway(upstreamUrl, { env = {}, args = [], extraYaml 
     '      min_requests: 1000000',
   ].join('\n') + '\n' + extraYaml;
   return startGateway({ config, env, args });
+}
+
+// A TCP proxy to the gateway that cuts the first response at the offset `cutAt(text so far)`
+// returns (-1: not yet) — both sockets destroyed, as a flaky network would — then relays
+// faithfully. By default the cut comes just before the first text delta.
+export async function startCuttingProxy(targetPort, { cutAt = (s) => s.indexOf('text_delta') } = {}) {
+  const sockets = new Set();
+  const proxy = { cuts: 0 };
+  const server = net.createServer((client) => {
+    const up = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(up);
+    client.on('error', () => {});
+    up.on('error', () => {});
+    client.pipe(up);
+    let seen = '';
+    up.on('data', (d) => {
+      if (proxy.cuts === 0) {
+        seen += d.toString('latin1');
+        const at = cutAt(seen);
+        if (at >= 0) {
+          proxy.cuts += 1;
+          client.end(d.subarray(0, Math.max(0, d.length - (seen.length - at))));
+          client.destroy();
+          up.destroy();
+          return;
+        }
+      }
+      client.write(d);
+    });
+    up.on('close', () => client.destroy());
+    client.on('close', () => up.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  proxy.port = server.address().port;
+  proxy.close = () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(r); });
+  return proxy;
 }

@@ -1,8 +1,10 @@
 // Resilience, part 4: a client that goes away cancels the upstream request at once (issue:
 // resilience, items 5 and 7): mid-stream, while the preamble is held, while the gateway waits for
 // the upstream's first byte, and during a retry wait. The upstream is written here and notes
-// when its socket closes; the bound is 100 ms after the client's socket was destroyed (both
-// ends are in this process, so the two times are on one clock).
+// when its socket closes; the bound is 300 ms after the client's socket was destroyed (both
+// ends are in this process, so the two times are on one clock). The waits it tells apart are
+// seconds long (connect 3 s, retry-after 2 s, streams that never end); 100 ms was missed by a
+// loaded 2-core machine (113 ms).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from '../support/harness.mjs';
@@ -11,7 +13,7 @@ import {
   SSE_RESPONSE_HEAD, chunk, anthropicStreamEvents, httpResponse, startBlackHole, tcpSocketsTo,
 } from './helpers.mjs';
 
-const LIMIT_MS = 100;
+const LIMIT_MS = 300;
 const EVENTS = anthropicStreamEvents('one two three four five six');
 
 // Per request: when it arrived and when its connection closed.
