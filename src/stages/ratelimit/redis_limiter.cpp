@@ -1,5 +1,6 @@
 #include "stages/ratelimit/redis_limiter.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -91,8 +92,11 @@ Result<RedisLimiter::Decision> RedisLimiter::admit(const SharedTicket& ticket) {
 Result<bool> RedisLimiter::settle(const SharedTicket& ticket, double actual) {
   auto keys = keys_of(ticket);
   keys.push_back(prefix_ + "settled:" + ticket.member);
+  // A settlement is retried only while Redis is unreachable; two minutes of memory of it bound
+  // the keys it leaves behind (a bucket refills completely within one minute anyway).
+  const auto marker = std::min<std::chrono::milliseconds::rep>(lease_.count(), 120'000);
   std::vector<std::string> args{ticket.member, num(ticket.tokens), num(actual), std::to_string(ticket.scopes.size()),
-                                std::to_string(lease_.count())};
+                                std::to_string(marker)};
   add_limits(args, ticket);
   auto r = settle_.run(conn_, keys, args);
   if (!r.ok()) return r.error();

@@ -70,17 +70,28 @@ return {1}
 )lua";
 
 constexpr const char* kSettleBody = R"lua(
-local member, reserved, actual, n, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if not redis.call('SET', KEYS[n * 3 + 1], '1', 'NX', 'PX', lease) then return 0 end
+local member, reserved, actual, n, marker_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+-- Only a TPM credit must not apply twice (removing a member is idempotent by itself): the
+-- marker is written only then, so RPM- and concurrency-only requests leave nothing behind.
+local credit = reserved ~= actual
+local needs = false
+for i = 0, n - 1 do
+  if tonumber(ARGV[7 + i * 3]) >= 0 then needs = true end
+end
+local applied = 1
+if credit and needs and not redis.call('SET', KEYS[n * 3 + 1], '1', 'NX', 'PX', marker_ms) then
+  credit = false
+  applied = 0
+end
 for i = 0, n - 1 do
   local tpm, conc = tonumber(ARGV[7 + i * 3]), tonumber(ARGV[8 + i * 3])
   if conc >= 0 then redis.call('ZREM', KEYS[3 + i * 3], member) end
-  if tpm >= 0 and reserved ~= actual then
+  if credit and tpm >= 0 then
     local ktpm = KEYS[2 + i * 3]
     store(ktpm, tpm, math.min(tpm, level(ktpm, tpm) + reserved - actual))
   end
 end
-return 1
+return applied
 )lua";
 
 }  // namespace

@@ -20,10 +20,10 @@ namespace sluice::stages::ratelimit {
 std::string admit_script();
 
 // KEYS: 3 per scope as above, then the settled marker of the member. ARGV: member, reserved,
-// actual, scope count, lease_ms, then per scope rpm, tpm, concurrency. Removes the member from
-// the concurrency sets and gives back (reserved - actual) TPM tokens (a negative difference is
-// debt). Idempotent: a retried settlement (its first reply lost) changes nothing; returns 1
-// when it applied, 0 when it had already.
+// actual, scope count, the marker's lifetime in ms, then per scope rpm, tpm, concurrency.
+// Removes the member from the concurrency sets and gives back (reserved - actual) TPM tokens (a
+// negative difference is debt). Idempotent: a retried settlement (its first reply lost) within
+// the marker's lifetime credits nothing twice; returns 1 when it applied, 0 when it had already.
 std::string settle_script();
 
 }  // namespace sluice::stages::ratelimit

@@ -131,6 +131,25 @@ TEST_F(RedisLimiterTest, ASettlementAppliesOnce) {
   EXPECT_EQ(tpm_level("p:i"), -1e18) << "back to full (deleted), not 1500";
 }
 
+TEST_F(RedisLimiterTest, OnlyATpmCreditLeavesAShortLivedMarker) {
+  auto plain = ticket({{"k:m", {.rpm = 100, .concurrency = 5}}}, 0);
+  ASSERT_TRUE(admit(plain).admitted);
+  ASSERT_TRUE(limiter_.settle(plain, 0).ok());
+  auto none = conn_.command({"EXISTS", "t:settled:" + plain.member});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.value().integer, 0) << "nothing to credit: nothing kept per request";
+  auto zcard = conn_.command({"ZCARD", "t:k:m:conc"});
+  EXPECT_EQ(zcard.value().integer, 0);
+
+  auto tpm = ticket({{"k:m", {.tpm = 1000}}}, 300);
+  ASSERT_TRUE(admit(tpm).admitted);
+  ASSERT_TRUE(limiter_.settle(tpm, 10).ok());
+  auto ttl = conn_.command({"PTTL", "t:settled:" + tpm.member});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl.value().integer, 0);
+  EXPECT_LE(ttl.value().integer, 120'000) << "bounded memory per request";
+}
+
 TEST_F(RedisLimiterTest, ALoweredLimitAppliesAtOnce) {
   ASSERT_TRUE(admit(ticket({{"k:l", {.tpm = 1000}}}, 100)).admitted);  // 900 left
   auto d = admit(ticket({{"k:l", {.tpm = 200}}}, 150));                 // clamped to 200: fits
