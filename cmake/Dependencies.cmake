@@ -19,3 +19,7 @@ target_compile_definitions(sluice_boost INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE)
 # RE2 (secret redaction) has no usable CMake package on Debian 12 (design.md).
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# Scale-out engines (docs/deployment.md): hiredis for Redis (no usable CMake package: pkg-config,
+# design.md) and libpq for PostgreSQL.
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+find_package(PostgreSQL REQUIRED)

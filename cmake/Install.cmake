@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 
 set(SLUICE_CLIENT_EXPORTED
   sluice_client sluice_upstream sluice_stream sluice_stage_ratelimit sluice_stage_redact sluice_config
-  sluice_http sluice_common sluice_boost sluice_warnings)
+  sluice_redis sluice_http sluice_common sluice_boost sluice_warnings)
 install(TARGETS ${SLUICE_CLIENT_EXPORTED} EXPORT sluiceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

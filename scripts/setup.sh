@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libssl-dev libsimdjson-dev libre2-dev libyaml-cpp-dev libsqlite3-dev
-  libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev ca-certificates)
+  libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev ca-certificates libhiredis-dev libpq-dev)
 # vim-runtime: its tutors in many languages are part of the token-calibration corpus.
 # chromium: the dashboard's browser test (tests/browser, driven by playwright-core).
-test_pkgs=(wrk nginx-light openssl procps clang libclang-rt-14-dev prometheus sqlite3 vim-runtime chromium)
+# redis-server, postgresql: the scale-out tests start their own (tests/support/servers.mjs).
+test_pkgs=(wrk nginx-light openssl procps clang libclang-rt-14-dev prometheus sqlite3 vim-runtime chromium
+  redis-server postgresql)
 # node and npm bundle the dashboard (web/) at build time; they may come from elsewhere than
 # Debian (the machine image ships its own).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then build_pkgs+=(nodejs npm); fi

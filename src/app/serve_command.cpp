@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <optional>
 
@@ -19,6 +20,10 @@ void add_serve_command(CLI::App& app, ServeOptions& opts) {
 
 int run_serve(const ServeOptions& opts) {
   raise_fd_limit();
+  // hiredis (the shared limits' Redis client) writes with write(2): a Redis that closed the
+  // connection must give EPIPE and a reconnect, not kill the gateway. Asio's sockets already
+  // send with MSG_NOSIGNAL, and libpq guards its own sends.
+  std::signal(SIGPIPE, SIG_IGN);
   auto env = config::process_env();
   config::Config cfg = opts.config_path.empty() ? config::default_config()
                                                 : config::load_config_file(opts.config_path, env);

@@ -1,6 +1,6 @@
 // `sluice keys`, `sluice projects` and `sluice usage`: the key store and the ledger from the
-// command line, on the same SQLite file as a running gateway (which sees changes within its
-// key_poll interval). Output is the admin API's JSON, so scripts can use either.
+// command line, on the same stores as a running gateway — the SQLite file, or PostgreSQL with
+// --config naming it (gateways see changes within their key_poll interval). Output is the admin API's JSON, so scripts can use either.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -11,8 +11,8 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "keys/key_store.hpp"
-#include "ledger/schema.hpp"
 #include "server/admin_json.hpp"
+#include "server/stores.hpp"
 
 namespace sluice::app {
 
@@ -35,7 +35,7 @@ void print(const boost::json::value& v) { std::cout << boost::json::serialize(v)
 
 }  // namespace
 
-std::string database_path(const StoreOptions& o) {
+config::Config store_config(const StoreOptions& o) {
   auto env = config::process_env();
   config::Config cfg = o.config_path.empty() ? config::default_config() : config::load_config_file(o.config_path, env);
   config::apply_env_overrides(cfg, env);
@@ -43,8 +43,10 @@ std::string database_path(const StoreOptions& o) {
     cfg.data_dir = o.data_dir;
     if (o.config_path.empty()) cfg.ledger.path.clear();
   }
-  return cfg.database_path();
+  return cfg;
 }
+
+std::string database_path(const StoreOptions& o) { return store_config(o).database_path(); }
 
 void add_store_commands(CLI::App& app, StoreCommandOptions& o) {
   auto* keys = app.add_subcommand("keys", "Create, list and revoke virtual keys");
@@ -82,9 +84,11 @@ void add_store_commands(CLI::App& app, StoreCommandOptions& o) {
 }
 
 int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
-  auto path = database_path(o.store);
+  const auto cfg = store_config(o.store);
+  const auto path = server::key_store_label(cfg);
   if (auto* keys = app.get_subcommand("keys"); keys->parsed()) {
-    auto store = keys::KeyStore::open(path);
+    auto owned = server::open_key_store(cfg);
+    auto& store = *owned;
     if (keys->get_subcommand("create")->parsed()) {
       auto created = store.create_key(o.project, o.limits.limits, o.name, unix_ms(std::chrono::system_clock::now()));
       if (o.json) {
@@ -112,7 +116,8 @@ int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
     return 0;
   }
   if (auto* projects = app.get_subcommand("projects"); projects->parsed()) {
-    auto store = keys::KeyStore::open(path);
+    auto owned = server::open_key_store(cfg);
+    auto& store = *owned;
     if (projects->get_subcommand("set")->parsed()) {
       print(server::project_json(store.set_project(o.project, o.limits.limits, unix_ms(std::chrono::system_clock::now()))));
       return 0;
@@ -138,9 +143,8 @@ int run_store_command(CLI::App& app, const StoreCommandOptions& o) {
     if (!t) throw std::invalid_argument("--until: expected YYYY-MM-DD or unix milliseconds");
     f.until_ms = *t;
   }
-  auto db = storage::Db::open(path);
-  ledger::ensure_schema(db);
-  print(server::usage_report(db, f));
+  auto reader = server::open_usage_reader(cfg);  // creates the ledger's tables if missing
+  print(server::usage_report(*reader, f));
   return 0;
 }
 

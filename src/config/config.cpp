@@ -1,5 +1,9 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+
+#include "redis/url.hpp"
+
 #include <charconv>
 
 namespace sluice::config {
@@ -50,6 +54,35 @@ void apply_listen(Config& cfg, const std::string& listen) {
   cfg.server.listen_port = static_cast<std::uint16_t>(value);
 }
 
+milliseconds LimitsConfig::effective_lease(const std::vector<ProviderConfig>& providers) const {
+  if (lease.count() > 0) return lease;
+  milliseconds longest{0};
+  for (const auto& p : providers) longest = std::max(longest, p.timeouts.total);
+  return longest + milliseconds(60'000);
+}
+
+namespace {
+
+void validate_scale_out(const Config& cfg) {
+  const bool pg = cfg.ledger.engine == StoreEngine::Postgres || cfg.auth.key_store == StoreEngine::Postgres;
+  if (pg && cfg.postgres.url.empty()) {
+    throw ConfigError(std::string(cfg.ledger.engine == StoreEngine::Postgres ? "ledger.engine" : "auth.key_store") +
+                      ": postgres needs postgres.url (a libpq URI such as postgresql://sluice@127.0.0.1:5432/sluice)");
+  }
+  if (pg && cfg.postgres.statement_timeout.count() == 0) throw ConfigError("postgres.statement_timeout_ms must be positive");
+  if (pg && cfg.postgres.connect_timeout.count() < 1000) {
+    throw ConfigError("postgres.connect_timeout_ms must be at least 1000 (libpq counts whole seconds)");
+  }
+  if (cfg.limits.engine == LimitsEngine::Redis) {
+    if (cfg.redis.url.empty()) throw ConfigError("limits.engine: redis needs redis.url (redis://host:port/db)");
+    std::string why;
+    if (!redis::parse_url(cfg.redis.url, why)) throw ConfigError("redis.url: " + why);
+    if (cfg.redis.timeout.count() == 0) throw ConfigError("redis.timeout_ms must be positive");
+  }
+}
+
+}  // namespace
+
 std::string Config::database_path() const {
   if (!ledger.path.empty()) return ledger.path;
   return (data_dir.empty() ? std::string(".") : data_dir) + "/sluice.db";
@@ -60,6 +93,8 @@ void validate(const Config& cfg) {
     throw ConfigError("admin.key: must be at least 16 characters (it guards key creation)");
   }
   if (cfg.ledger.commit_window.count() == 0) throw ConfigError("ledger.commit_window_ms must be positive");
+  if (cfg.ledger.max_queue == 0) throw ConfigError("ledger.max_queue must be positive");
+  validate_scale_out(cfg);
   if (cfg.alerts.large_request_tokens < 0 || cfg.alerts.anomaly_min_tokens < 0 || cfg.alerts.anomaly_factor <= 1 ||
       cfg.alerts.baseline_hours < 1 || cfg.alerts.min_history_hours < 1) {
     throw ConfigError("alerts: thresholds must not be negative, anomaly_factor must exceed 1, hours at least 1");

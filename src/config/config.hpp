@@ -109,9 +109,17 @@ enum class AuthMode {
   Passthrough,  // clients bring their own provider keys; no virtual keys, no per-key limits
 };
 
+// Where a store lives (docs/deployment.md): the embedded SQLite file, or the PostgreSQL server
+// shared by every replica (postgres.url).
+enum class StoreEngine {
+  Sqlite,    // <data_dir>/sluice.db, one gateway (or several on one machine)
+  Postgres,  // postgres.url: several replicas share it
+};
+
 struct AuthConfig {
   AuthMode mode = AuthMode::Auto;
   milliseconds key_poll{1'000};  // how often the key store is checked for changes by `sluice keys`
+  StoreEngine key_store = StoreEngine::Sqlite;  // projects and virtual keys
 };
 
 // The admin API (and later the dashboard) under /admin/, on the main listener.
@@ -121,8 +129,41 @@ struct AdminConfig {
 
 // The usage ledger and the key store: one SQLite file, WAL mode.
 struct LedgerConfig {
-  std::string path;                  // empty = <data_dir>/sluice.db
+  StoreEngine engine = StoreEngine::Sqlite;
+  std::string path;                  // empty = <data_dir>/sluice.db (SQLite only)
   milliseconds commit_window{100};   // the most a `kill -9` can lose
+  std::size_t max_queue = 200'000;   // rows held while the store fails, before the oldest are dropped
+};
+
+// The PostgreSQL server of the shared ledger and key store (docs/deployment.md).
+struct PostgresConfig {
+  std::string url;  // libpq URI or key=value string; required when an engine is postgres
+  milliseconds connect_timeout{5'000};
+  milliseconds statement_timeout{10'000};
+};
+
+// The Redis server of the shared rate limits (docs/deployment.md).
+struct RedisConfig {
+  std::string url;                  // redis://[:password@]host[:port][/db]
+  milliseconds timeout{250};        // connect, and each command
+  std::string prefix = "sluice:";   // of every key sluice writes
+};
+
+enum class LimitsEngine {
+  Local,  // token buckets in this process: each replica enforces the whole limit on its own
+  Redis,  // buckets in Redis: the limit holds across every replica
+};
+enum class RedisFailurePolicy {
+  Open,    // Redis unreachable: admit against this process's own buckets
+  Closed,  // Redis unreachable: refuse with 503
+};
+struct LimitsConfig {
+  LimitsEngine engine = LimitsEngine::Local;
+  RedisFailurePolicy on_redis_error = RedisFailurePolicy::Open;
+  // A concurrency slot's lease in Redis: a replica that dies mid-request frees its slots after
+  // this. 0 = the longest provider total timeout + 60 s (no request outlives its lease).
+  milliseconds lease{0};
+  milliseconds effective_lease(const std::vector<ProviderConfig>& providers) const;
 };
 
 // A price rule; the first matching rule wins, config rules before the built-in ones.
@@ -228,6 +269,9 @@ struct Config {
   AuthConfig auth;
   AdminConfig admin;
   LedgerConfig ledger;
+  PostgresConfig postgres;
+  RedisConfig redis;
+  LimitsConfig limits;
   std::vector<PriceConfig> pricing;
   AlertsConfig alerts;
   RedactionConfig redaction;

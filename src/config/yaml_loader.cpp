@@ -278,6 +278,40 @@ void parse_context(Section& top, Config& cfg) {
   }
 }
 
+StoreEngine parse_store_engine(const std::string& s, const std::string& path) {
+  if (s == "sqlite") return StoreEngine::Sqlite;
+  if (s == "postgres") return StoreEngine::Postgres;
+  throw ConfigError(path + ": unknown engine '" + s + "' (expected sqlite or postgres)");
+}
+
+// The shared engines of several replicas (docs/deployment.md): postgres, redis, limits.
+void parse_scale_out(Section& top, Config& cfg) {
+  {
+    Section p(top.get("postgres"), "postgres");
+    p.read("url", cfg.postgres.url);
+    p.read_ms("connect_timeout_ms", cfg.postgres.connect_timeout);
+    p.read_ms("statement_timeout_ms", cfg.postgres.statement_timeout);
+  }
+  {
+    Section r(top.get("redis"), "redis");
+    r.read("url", cfg.redis.url);
+    r.read_ms("timeout_ms", cfg.redis.timeout);
+    r.read("prefix", cfg.redis.prefix);
+  }
+  Section l(top.get("limits"), "limits");
+  std::string engine = "local";
+  l.read("engine", engine);
+  if (engine == "local") cfg.limits.engine = LimitsEngine::Local;
+  else if (engine == "redis") cfg.limits.engine = LimitsEngine::Redis;
+  else throw ConfigError("limits.engine: unknown engine '" + engine + "' (expected local or redis)");
+  std::string policy = "open";
+  l.read("on_redis_error", policy);
+  if (policy == "open") cfg.limits.on_redis_error = RedisFailurePolicy::Open;
+  else if (policy == "closed") cfg.limits.on_redis_error = RedisFailurePolicy::Closed;
+  else throw ConfigError("limits.on_redis_error: expected open or closed, got '" + policy + "'");
+  l.read_ms("lease_ms", cfg.limits.lease);
+}
+
 void parse_streams(Section& top, Config& cfg) {
   Section s(top.get("streams"), "streams");
   auto& st = cfg.streams;
@@ -305,6 +339,9 @@ void parse_usage_sections(Section& top, Config& cfg) {
     a.read("mode", mode);
     cfg.auth.mode = parse_auth_mode(mode, "auth.mode");
     a.read_ms("key_poll_ms", cfg.auth.key_poll);
+    std::string store = "sqlite";
+    a.read("key_store", store);
+    cfg.auth.key_store = parse_store_engine(store, "auth.key_store");
   }
   {
     Section a(top.get("admin"), "admin");
@@ -312,9 +349,14 @@ void parse_usage_sections(Section& top, Config& cfg) {
   }
   {
     Section l(top.get("ledger"), "ledger");
+    std::string engine = "sqlite";
+    l.read("engine", engine);
+    cfg.ledger.engine = parse_store_engine(engine, "ledger.engine");
     l.read("path", cfg.ledger.path);
     l.read_ms("commit_window_ms", cfg.ledger.commit_window);
+    l.read("max_queue", cfg.ledger.max_queue);
   }
+  parse_scale_out(top, cfg);
   parse_pricing(top.get("pricing"), cfg.pricing);
   {
     Section a(top.get("alerts"), "alerts");

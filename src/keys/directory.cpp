@@ -5,7 +5,10 @@
 namespace sluice::keys {
 
 Directory::Directory(std::string db_path, std::chrono::milliseconds poll)
-    : path_(std::move(db_path)), poll_(poll), store_(KeyStore::open(path_)) {
+    : Directory(std::make_unique<KeyStore>(KeyStore::open(db_path)), db_path, poll) {}
+
+Directory::Directory(std::unique_ptr<Store> store, std::string label, std::chrono::milliseconds poll)
+    : path_(std::move(label)), poll_(poll), store_(std::move(store)) {
   {
     std::lock_guard lock(store_mu_);
     reload_locked();
@@ -26,8 +29,8 @@ void Directory::reload_locked() {
   try {
     // The version is read before the contents: a commit landing in between shows up as a
     // changed version at the next poll (one extra reload), never as a missed change.
-    const std::int64_t version = store_.data_version();
-    auto snap = load_snapshot(store_);
+    const std::int64_t version = store_->data_version();
+    auto snap = load_snapshot(*store_);
     seen_version_ = version;
     stale_ = false;
     {
@@ -73,7 +76,7 @@ void Directory::poll_once() {
   std::lock_guard lock(store_mu_);
   std::int64_t version = 0;
   try {
-    version = store_.data_version();
+    version = store_->data_version();
   } catch (const std::exception&) {
     reload_failures_.fetch_add(1, std::memory_order_relaxed);
     return;  // keep serving the previous snapshot; the next poll tries again
@@ -84,38 +87,38 @@ void Directory::poll_once() {
 NewKey Directory::create_key(const std::string& project, const Limits& limits, const std::string& name,
                              std::int64_t now_ms) {
   std::lock_guard lock(store_mu_);
-  auto key = store_.create_key(project, limits, name, now_ms);
+  auto key = store_->create_key(project, limits, name, now_ms);
   try_reload_locked();
   return key;
 }
 
 bool Directory::revoke_key(const std::string& id, std::int64_t now_ms) {
   std::lock_guard lock(store_mu_);
-  bool revoked = store_.revoke_key(id, now_ms);
+  bool revoked = store_->revoke_key(id, now_ms);
   if (revoked) try_reload_locked();
   return revoked;
 }
 
 ProjectRecord Directory::set_project(const std::string& name, const Limits& limits, std::int64_t now_ms) {
   std::lock_guard lock(store_mu_);
-  auto project = store_.set_project(name, limits, now_ms);
+  auto project = store_->set_project(name, limits, now_ms);
   try_reload_locked();
   return project;
 }
 
 std::vector<KeyRecord> Directory::list_keys(bool include_revoked) {
   std::lock_guard lock(store_mu_);
-  return store_.list_keys(include_revoked);
+  return store_->list_keys(include_revoked);
 }
 
 std::optional<KeyRecord> Directory::find_key(const std::string& id) {
   std::lock_guard lock(store_mu_);
-  return store_.find_key(id);
+  return store_->find_key(id);
 }
 
 std::vector<ProjectRecord> Directory::list_projects() {
   std::lock_guard lock(store_mu_);
-  return store_.list_projects();
+  return store_->list_projects();
 }
 
 }  // namespace sluice::keys

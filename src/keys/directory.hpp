@@ -30,6 +30,8 @@ class Directory {
   // Opens the store (creating its tables) and loads it synchronously, then starts the poll
   // thread. Throws storage::StorageError if the database cannot be opened or read.
   explicit Directory(std::string db_path, std::chrono::milliseconds poll = std::chrono::seconds(1));
+  // The same over any store (PostgreSQL for several replicas); `label` names it in messages.
+  Directory(std::unique_ptr<Store> store, std::string label, std::chrono::milliseconds poll);
   // Stops and joins the poll thread promptly (it waits on a condition variable).
   ~Directory();
   Directory(const Directory&) = delete;
@@ -70,7 +72,7 @@ class Directory {
 
   std::mutex store_mu_;  // guards store_, seen_version_, stale_; held while publishing, so
                          // snapshots are published in load order
-  KeyStore store_;
+  std::unique_ptr<Store> store_;
   std::int64_t seen_version_ = 0;  // data_version at the last successful load
   bool stale_ = false;             // the last load failed: reload on the next poll regardless
 

@@ -76,12 +76,6 @@ std::string sql(std::string_view a, std::string_view b, std::string_view c = {})
   return s;
 }
 
-void check_arguments(const std::string& project, const Limits& limits) {
-  if (!valid_project_name(project))
-    throw std::invalid_argument("invalid project name (1 to 64 of A-Z a-z 0-9 . _ -): '" + project + "'");
-  if (!valid_limits(limits)) throw std::invalid_argument("limits must be finite numbers >= 0");
-}
-
 // A deferred (read) transaction: every SELECT in it sees the same state of the file.
 class ReadTransaction {
  public:
@@ -106,6 +100,12 @@ class ReadTransaction {
 
 }  // namespace
 
+void check_key_arguments(const std::string& project, const Limits& limits) {
+  if (!valid_project_name(project))
+    throw std::invalid_argument("invalid project name (1 to 64 of A-Z a-z 0-9 . _ -): '" + project + "'");
+  if (!valid_limits(limits)) throw std::invalid_argument("limits must be finite numbers >= 0");
+}
+
 KeyStore KeyStore::open(const std::string& path) {
   auto db = storage::Db::open(path);
   db.exec(kSchema);
@@ -114,7 +114,7 @@ KeyStore KeyStore::open(const std::string& path) {
 
 NewKey KeyStore::create_key(const std::string& project, const Limits& limits, const std::string& name,
                             std::int64_t now_ms) {
-  check_arguments(project, limits);
+  check_key_arguments(project, limits);
   NewKey out;
   out.secret = generate_secret();
   const SecretHash hash = hash_secret(out.secret);
@@ -168,7 +168,7 @@ std::optional<KeyRecord> KeyStore::find_key(const std::string& id) const {
 }
 
 ProjectRecord KeyStore::set_project(const std::string& name, const Limits& limits, std::int64_t now_ms) {
-  check_arguments(name, limits);
+  check_key_arguments(name, limits);
   storage::Transaction tx(db_);
   auto up = db_.prepare(
       "INSERT INTO projects(name, rpm, tpm, concurrency, budget_usd_day, budget_usd_month, created_ms) "

@@ -15,7 +15,7 @@ std::uint64_t bucket_of(const SecretHash& h) {
 
 }  // namespace
 
-Snapshot::Snapshot(bool configured, std::vector<KeyStore::ActiveKey> active_keys, std::vector<ProjectRecord> projects)
+Snapshot::Snapshot(bool configured, std::vector<Store::ActiveKey> active_keys, std::vector<ProjectRecord> projects)
     : keys_configured(configured) {
   keys_.reserve(active_keys.size());
   for (auto& k : active_keys) {
@@ -43,7 +43,7 @@ const ProjectRecord* Snapshot::project(const std::string& name) const {
   return it == projects_.end() ? nullptr : &it->second;
 }
 
-std::shared_ptr<const Snapshot> load_snapshot(KeyStore& store) {
+std::shared_ptr<const Snapshot> load_snapshot(const Store& store) {
   auto c = store.read_contents();
   return std::make_shared<const Snapshot>(c.keys_configured, std::move(c.active_keys), std::move(c.projects));
 }

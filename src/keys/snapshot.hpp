@@ -22,7 +22,7 @@ namespace sluice::keys {
 struct Snapshot {
   Snapshot() = default;  // no keys configured: the gateway runs in passthrough
   // Revoked records among `active_keys` are dropped. Usable without SQLite (stage tests).
-  Snapshot(bool keys_configured, std::vector<KeyStore::ActiveKey> active_keys, std::vector<ProjectRecord> projects);
+  Snapshot(bool keys_configured, std::vector<Store::ActiveKey> active_keys, std::vector<ProjectRecord> projects);
 
   // At least one key ever existed. Revoked keys count: revoking every key must not reopen
   // passthrough.
@@ -36,11 +36,11 @@ struct Snapshot {
  private:
   // Keyed by the first 8 bytes of the hash (uniform for SHA-256); entries sharing a prefix
   // are told apart by a constant-time comparison of the full 32 bytes.
-  std::unordered_multimap<std::uint64_t, KeyStore::ActiveKey> keys_;
+  std::unordered_multimap<std::uint64_t, Store::ActiveKey> keys_;
   std::unordered_map<std::string, ProjectRecord> projects_;
 };
 
 // Reads the store in one transaction. Throws storage::StorageError.
-std::shared_ptr<const Snapshot> load_snapshot(KeyStore& store);
+std::shared_ptr<const Snapshot> load_snapshot(const Store& store);
 
 }  // namespace sluice::keys

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "ledger/usage_query.hpp"
-#include "storage/sqlite.hpp"
+#include "common/ids.hpp"
+#include "server/stores.hpp"
 
 namespace sluice::server {
 
@@ -97,13 +97,14 @@ Accounting::Accounting(const config::Config& cfg, const Clock& clock)
     : clock_(clock),
       mode_(cfg.auth.mode),
       baseline_hours_(cfg.alerts.baseline_hours),
-      db_path_(cfg.database_path()),
+      cfg_(cfg),
       metrics_(registry_),
       prices_(price_table(cfg.pricing)),
-      directory_(db_path_, cfg.auth.key_poll),
-      ledger_(std::make_unique<ledger::SqliteLedger>(ledger::SqliteLedger::Options{
-          .path = db_path_, .commit_window = cfg.ledger.commit_window, .max_batch = 2000, .max_queue = 200000})),
+      directory_(open_key_store(cfg), key_store_label(cfg), cfg.auth.key_poll),
+      ledger_(open_ledger(cfg)),
       limiters_(clock),
+      shared_(cfg.limits.engine == config::LimitsEngine::Redis ? std::make_unique<SharedLimits>(cfg, registry_)
+                                                                : nullptr),
       budgets_(clock),
       detector_(alert_settings(cfg.alerts), clock),
       notifier_(alert_settings(cfg.alerts)),
@@ -115,9 +116,11 @@ Accounting::Accounting(const config::Config& cfg, const Clock& clock)
 
 Accounting::~Accounting() = default;  // the ledger's destructor commits what is queued
 
+std::unique_ptr<ledger::UsageReader> Accounting::open_usage() const { return open_usage_reader(cfg_); }
+
 void Accounting::seed_from_ledger() {
   // Spend already in the ledger this UTC day and month, so a restart does not reset budgets.
-  auto db = storage::Db::open(db_path_);
+  auto reader = open_usage();
   auto wall = clock_.wall_now();
   auto day = unix_ms(stages::budget::Period::start_of_day(wall));
   auto month = unix_ms(stages::budget::Period::start_of_month(wall));
@@ -127,11 +130,11 @@ void Accounting::seed_from_ledger() {
       budgets_.seed(prefix + id, d == by_day.end() ? 0 : d->second, micros);
     }
   };
-  seed(ledger::cost_by_project_since(db, month), ledger::cost_by_project_since(db, day), "p:");
-  seed(ledger::cost_by_key_since(db, month), ledger::cost_by_key_since(db, day), "k:");
+  seed(reader->cost_by_project_since(month), reader->cost_by_project_since(day), "p:");
+  seed(reader->cost_by_key_since(month), reader->cost_by_key_since(day), "k:");
   // And the alert baselines: the hours of history the anomaly detector looks back on.
   auto since = unix_ms(wall) - static_cast<std::int64_t>(baseline_hours_ + 1) * 3'600'000;
-  for (const auto& h : ledger::tokens_by_project_hour(db, since)) detector_.seed(h.project, h.hour, h.tokens);
+  for (const auto& h : reader->tokens_by_project_hour(since)) detector_.seed(h.project, h.hour, h.tokens);
 }
 
 void Accounting::register_callbacks() {
@@ -152,6 +155,16 @@ void Accounting::register_callbacks() {
   registry_.gauge_callback("sluice_keys_active", "Active virtual keys", {}, [this](std::vector<metrics::Sample>& out) {
     out.push_back({{}, static_cast<double>(directory_.current()->active_key_count())});
   });
+  // A failing store (SQLite locked, PostgreSQL down) shows here before anyone misses a row or a key.
+  registry_.counter_callback("sluice_ledger_write_errors_total", "Failed ledger batch writes (each retried)", {},
+                             [this](std::vector<metrics::Sample>& out) {
+                               out.push_back({{}, static_cast<double>(ledger_->stats().write_errors)});
+                             });
+  registry_.counter_callback("sluice_keys_reload_failures_total",
+                             "Failed reloads of the key store (the previous keys stay in force)", {},
+                             [this](std::vector<metrics::Sample>& out) {
+                               out.push_back({{}, static_cast<double>(directory_.reload_failures())});
+                             });
   registry_.counter_callback("sluice_alert_webhooks_total", "Alert webhook deliveries by result", {"result"},
                              [this](std::vector<metrics::Sample>& out) {
                                auto s = notifier_.stats();
@@ -187,11 +200,7 @@ bool Accounting::limits_tokens(const Charge& c) const {
   return project && project->limits.tpm;
 }
 
-std::optional<Error> Accounting::admit(std::int64_t tokens, Charge& c, Headers& headers) {
-  if (!c.key) return std::nullopt;  // passthrough: the provider's own limits apply
-  const keys::ProjectRecord* project = c.snapshot->project(c.key->project);
-  keys::Limits project_limits = project ? project->limits : keys::Limits{};
-
+std::optional<Error> Accounting::check_budgets(const Charge& c, const keys::Limits& project_limits, Headers& headers) {
   // Budgets first: a spent budget is final for the period, a rate limit only for a moment.
   auto over_budget = [&](const std::string& id, const keys::Limits& l, const char* scope,
                          const std::string& name) -> std::optional<Error> {
@@ -207,13 +216,57 @@ std::optional<Error> Accounting::admit(std::int64_t tokens, Charge& c, Headers& 
                  {}};
   };
   if (auto e = over_budget("p:" + c.key->project, project_limits, "project", c.key->project)) return e;
-  if (auto e = over_budget("k:" + c.key->id, c.key->limits, "key", c.key->id)) return e;
+  return over_budget("k:" + c.key->id, c.key->limits, "key", c.key->id);
+
+}
+
+net::awaitable<void> Accounting::admit(std::int64_t tokens, Charge& c, Headers& headers, std::optional<Error>& error) {
+  error.reset();
+  if (!c.key) co_return;  // passthrough: the provider's own limits apply
+  const keys::ProjectRecord* project = c.snapshot->project(c.key->project);
+  keys::Limits project_limits = project ? project->limits : keys::Limits{};
+  if (auto e = check_budgets(c, project_limits, headers)) {
+    error = std::move(e);
+    co_return;
+  }
 
   stages::ratelimit::Refusal refusal;
+  if (shared_) {
+    stages::ratelimit::SharedTicket ticket;
+    if (rate_limits(c.key->limits).any()) ticket.scopes.push_back({"k:" + c.key->id, rate_limits(c.key->limits)});
+    if (rate_limits(project_limits).any()) ticket.scopes.push_back({"p:" + c.key->project, rate_limits(project_limits)});
+    if (ticket.scopes.empty()) co_return;
+    ticket.member = random_id("rl_", 24);
+    ticket.tokens = static_cast<double>(tokens);
+    SharedLimits::Answer answer = co_await shared_->admit(ticket);
+    if (answer.status == SharedLimits::Status::Admitted) {
+      c.admitted.shared = stages::ratelimit::SharedReservation(shared_.get(), std::move(ticket));
+      co_return;
+    }
+    if (answer.status == SharedLimits::Status::Refused) {
+      error = refusal_error(answer.refusal, tokens, c, headers);
+      co_return;
+    }
+    shared_->count_fallback(shared_->fail_closed());
+    if (shared_->fail_closed()) {
+      headers.emplace_back("retry-after", "1");
+      error = Error{ErrorKind::Unavailable,
+                    "rate limits are shared through Redis, which is unreachable; this gateway refuses requests "
+                    "until it is back (limits.on_redis_error: closed)",
+                    answer.error};
+      co_return;
+    }
+    // Fail open: this replica's own buckets hold the limits until Redis is back.
+  }
   if (limiters_.admit(c.key->id, rate_limits(c.key->limits), c.key->project, rate_limits(project_limits),
                       static_cast<double>(tokens), c.admitted, refusal)) {
-    return std::nullopt;
+    co_return;
   }
+  error = refusal_error(refusal, tokens, c, headers);
+}
+
+Error Accounting::refusal_error(const stages::ratelimit::Refusal& refusal, std::int64_t tokens, const Charge& c,
+                                Headers& headers) {
   const char* limit = stages::ratelimit::limit_name(refusal.limit);
   metrics_.rate_limited.inc({refusal.scope, limit});
   std::string name = std::string(refusal.scope) == "key" ? c.key->id : c.key->project;

@@ -21,10 +21,12 @@
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "keys/directory.hpp"
-#include "ledger/sqlite_ledger.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/usage_reader.hpp"
 #include "metrics/recent_window.hpp"
 #include "metrics/registry.hpp"
 #include "server/gateway_metrics.hpp"
+#include "server/shared_limits.hpp"
 #include "stages/budget/budget_book.hpp"
 #include "stages/meter/pricing.hpp"
 #include "stages/meter/usage.hpp"
@@ -34,7 +36,8 @@ namespace sluice::server {
 
 class Accounting {
  public:
-  // Opens the key store and the ledger (config.database_path()); throws storage::StorageError.
+  // Opens the key store and the ledger (SQLite at config.database_path(), or PostgreSQL) and,
+  // with limits.engine: redis, the shared limits; throws storage::StorageError or pg::PgError.
   Accounting(const config::Config& cfg, const Clock& clock);
   ~Accounting();  // commits every ledger row (within the ledger's shutdown timeout)
 
@@ -64,9 +67,11 @@ class Accounting {
 
   // Who is calling. Fills c.key when keys are required; the error is a 401.
   std::optional<Error> authenticate(const http::Request& req, Charge& c);
-  // Budgets, then limits, for a request estimated at `tokens`; on refusal, the error (402, 429
-  // or 400 for a request larger than a TPM limit) and the headers that explain it.
-  std::optional<Error> admit(std::int64_t tokens, Charge& c, Headers& headers);
+  // Budgets, then limits, for a request estimated at `tokens`; on refusal, `error` is set (402,
+  // 429, 400 for a request larger than a TPM limit, or 503 when shared limits are unreachable
+  // and set to fail closed) and `headers` explain it. Limits kept in Redis are asked on the
+  // shared-limits thread; this coroutine only waits for the answer.
+  net::awaitable<void> admit(std::int64_t tokens, Charge& c, Headers& headers, std::optional<Error>& error);
   // Whether admit() will use its token count: a TPM limit applies to the key or its project.
   bool limits_tokens(const Charge& c) const;
 
@@ -93,7 +98,10 @@ class Accounting {
   GatewayMetrics& metrics() { return metrics_; }
   keys::Directory& directory() { return directory_; }
   ledger::Ledger& ledger() { return *ledger_; }
-  const std::string& database_path() const { return db_path_; }
+  // A new connection to the ledger for reports (the caller's thread; may block on the store).
+  std::unique_ptr<ledger::UsageReader> open_usage() const;
+  // Null unless limits.engine is redis.
+  const SharedLimits* shared_limits() const { return shared_.get(); }
   stages::budget::BudgetBook& budgets() { return budgets_; }
   std::atomic<std::int64_t>& active_streams() { return active_streams_; }
   stages::ratelimit::LimiterRegistry& limiters() { return limiters_; }
@@ -104,18 +112,22 @@ class Accounting {
  private:
   void seed_from_ledger();  // budgets' spend and alert baselines survive a restart
   void register_callbacks();
+  std::optional<Error> check_budgets(const Charge& c, const keys::Limits& project_limits, Headers& headers);
+  Error refusal_error(const stages::ratelimit::Refusal& refusal, std::int64_t tokens, const Charge& c,
+                      Headers& headers);
 
   const Clock& clock_;
   config::AuthMode mode_;
   int baseline_hours_;
-  std::string db_path_;
+  config::Config cfg_;  // the stores' settings, to open usage readers
   metrics::Registry registry_;
   GatewayMetrics metrics_;
   ModelLabels models_;
   stages::meter::PriceTable prices_;
   keys::Directory directory_;
-  std::unique_ptr<ledger::SqliteLedger> ledger_;
+  std::unique_ptr<ledger::Ledger> ledger_;
   stages::ratelimit::LimiterRegistry limiters_;
+  std::unique_ptr<SharedLimits> shared_;  // after registry_; outlives every Charge
   stages::budget::BudgetBook budgets_;
   alerts::Detector detector_;
   alerts::Notifier notifier_;

@@ -118,8 +118,8 @@ AdminReply usage(Accounting& acc, std::string_view query) {
     f.until_ms = *t;
   }
   acc.ledger().flush_for(std::chrono::seconds(2));  // what was answered before this call is in the report
-  auto db = storage::Db::open(acc.database_path());
-  return {200, usage_report(db, f), std::nullopt};
+  auto reader = acc.open_usage();
+  return {200, usage_report(*reader, f), std::nullopt};
 }
 
 AdminReply dispatch(Accounting& acc, bhttp::verb method, std::string_view path, std::string_view query,
@@ -158,16 +158,16 @@ AdminReply dispatch(Accounting& acc, bhttp::verb method, std::string_view path, 
   // The dashboard's reads (dashboard_api.hpp).
   if (is(bhttp::verb::get, "/admin/usage/daily")) {
     acc.ledger().flush_for(std::chrono::seconds(2));
-    auto db = storage::Db::open(acc.database_path());
+    auto db = acc.open_usage();
     auto now = unix_ms(std::chrono::system_clock::now());
-    return {200, daily_usage(db, acc.directory().list_projects(), query_params(query), now), std::nullopt};
+    return {200, daily_usage(*db, acc.directory().list_projects(), query_params(query), now), std::nullopt};
   }
   if (is(bhttp::verb::get, "/admin/limits")) return {200, limits_report(acc), std::nullopt};
   if (is(bhttp::verb::get, "/admin/alerts")) return {200, alerts_report(acc.recent_alerts(), query_params(query)), std::nullopt};
   if (is(bhttp::verb::get, "/admin/requests/failed")) {
     acc.ledger().flush_for(std::chrono::seconds(2));
-    auto db = storage::Db::open(acc.database_path());
-    return {200, failures_report(db, query_params(query)), std::nullopt};
+    auto db = acc.open_usage();
+    return {200, failures_report(*db, query_params(query)), std::nullopt};
   }
   if (path == "/admin/keys" || path == "/admin/projects" || path == "/admin/usage" || path == "/admin/usage/daily" ||
       path == "/admin/limits" || path == "/admin/alerts" || path == "/admin/requests/failed" || path == "/admin/live") {

@@ -170,8 +170,8 @@ const char* group_by_name(ledger::GroupBy g) {
   return "day";
 }
 
-json::object usage_report(storage::Db& db, const ledger::UsageFilter& f) {
-  auto buckets = ledger::query_usage(db, f);
+json::object usage_report(ledger::UsageReader& reader, const ledger::UsageFilter& f) {
+  auto buckets = reader.query(f);
   json::array data;
   ledger::UsageBucket total;
   for (const auto& b : buckets) {

@@ -12,7 +12,7 @@
 
 #include "keys/records.hpp"
 #include "ledger/usage_query.hpp"
-#include "storage/sqlite.hpp"
+#include "ledger/usage_reader.hpp"
 
 namespace sluice::server {
 
@@ -35,6 +35,6 @@ const char* group_by_name(ledger::GroupBy g);
 
 // {"by":..., "since":..., "until":..., "data":[buckets...], "totals":{...}}; costs in micro-dollars
 // and in USD.
-boost::json::object usage_report(storage::Db& db, const ledger::UsageFilter& f);
+boost::json::object usage_report(ledger::UsageReader& reader, const ledger::UsageFilter& f);
 
 }  // namespace sluice::server

@@ -81,8 +81,10 @@ net::awaitable<bool> Gateway::admit_model_request(http::Request& req, http::Resp
   // The estimate-ratio metric takes real estimates only, of prompts the API does not edit.
   if (!estimate || estimate->edits_context) ex.charge.input_estimate = 0;
   if (estimate && ex.provider_for_route->speaks_openai()) ex.translation_input = estimate->total();
-  if (auto e = accounting_->admit(reserve, ex.charge, ex.extra_headers)) {
-    co_await reply_error(req, w, ex, *e);
+  std::optional<Error> refused;
+  co_await accounting_->admit(reserve, ex.charge, ex.extra_headers, refused);
+  if (refused) {
+    co_await reply_error(req, w, ex, *refused);
     co_return false;
   }
   if (!messages && (context_.count_locally() || ex.provider_for_route->speaks_openai())) {

@@ -141,7 +141,7 @@ json::object usage_of(Accounting& acc, const std::string& id, const keys::Limits
 
 }  // namespace
 
-json::object daily_usage(storage::Db& db, const std::vector<keys::ProjectRecord>& known, const QueryParams& q,
+json::object daily_usage(ledger::UsageReader& db, const std::vector<keys::ProjectRecord>& known, const QueryParams& q,
                          std::int64_t now_ms) {
   const std::int64_t today = now_ms - now_ms % kDayMs;
   const std::int64_t to = day_param(q, "to", today);
@@ -156,7 +156,7 @@ json::object daily_usage(storage::Db& db, const std::vector<keys::ProjectRecord>
   f.until_ms = to + kDayMs;
   f.by = ledger::GroupBy::Day;
   if (wanted.size() == 1) f.project = wanted.front();
-  auto buckets = ledger::query_usage(db, f);
+  auto buckets = db.query(f);
 
   // Filter choices: the key store's projects and every project with use in the range.
   std::set<std::string> choices;
@@ -165,7 +165,7 @@ json::object daily_usage(storage::Db& db, const std::vector<keys::ProjectRecord>
     ledger::UsageFilter all = f;
     all.project.reset();
     all.by = ledger::GroupBy::Project;
-    for (const auto& b : ledger::query_usage(db, all)) choices.insert(b.project);
+    for (const auto& b : db.query(all)) choices.insert(b.project);
   }
 
   json::array day_names;
@@ -260,7 +260,7 @@ json::object alerts_report(const alerts::RecentAlerts& recent, const QueryParams
   return {{"data", std::move(data)}, {"total", recent.total()}, {"kept", recent.capacity()}};
 }
 
-json::object failures_report(storage::Db& db, const QueryParams& q) {
+json::object failures_report(ledger::UsageReader& db, const QueryParams& q) {
   ledger::FailureFilter f;
   f.limit = static_cast<int>(int_param(q, "limit", 50, 1, 500));
   auto projects = project_list(q);
@@ -272,7 +272,7 @@ json::object failures_report(storage::Db& db, const QueryParams& q) {
     f.since_ms = *t;
   }
   json::array data;
-  for (const auto& r : ledger::recent_failures(db, f)) {
+  for (const auto& r : db.recent_failures(f)) {
     data.push_back(json::object{{"ts_ms", r.ts_ms},
                                 {"request_id", r.request_id},
                                 {"project", r.project},

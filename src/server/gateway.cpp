@@ -196,6 +196,18 @@ void Gateway::health(http::Request& req, bhttp::response<bhttp::string_body>& re
   auto providers = provider_states(any_open);
   boost::json::object body{{"status", draining ? "draining" : (any_open ? "degraded" : "ok")},
                            {"providers", std::move(providers)}};
+  if (const auto* shared = accounting_->shared_limits()) {
+    // Limits shared through Redis: an unreachable Redis degrades the replica (it is still
+    // serving, on local buckets or with 503s, as limits.on_redis_error says).
+    const bool up = shared->reachable();
+    boost::json::object limits{{"engine", "redis"},
+                               {"redis", up ? "ok" : "unreachable"},
+                               {"on_redis_error", shared->fail_closed() ? "closed" : "open"},
+                               {"settlements_pending", shared->pending_settlements()}};
+    if (!up) limits["error"] = shared->last_error();
+    body["limits"] = std::move(limits);
+    if (!up && !draining) body["status"] = "degraded";
+  }
   res.result(draining ? bhttp::status::service_unavailable : bhttp::status::ok);
   res.version(11);
   res.set(bhttp::field::content_type, "application/json");

@@ -5,26 +5,33 @@
 // admit() applies a key's and its project's limits together, all-or-nothing.
 // Thread-safe.
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "stages/ratelimit/limiter.hpp"
+#include "stages/ratelimit/shared_reservation.hpp"
 
 namespace sluice::stages::ratelimit {
 
-// One request's admission across its key and its project. Settles (or charges the estimate,
-// when dropped) both reservations; the limiters outlive the reservations (member order).
+// One request's admission across its key and its project: in this process (key, project) or
+// in the shared store (shared). Settles (or charges the estimate, when dropped) every
+// reservation; the limiters outlive the reservations (member order).
 struct Admitted {
   std::shared_ptr<KeyLimiter> key_limiter, project_limiter;
   Reservation key, project;
+  SharedReservation shared;
 
   void settle(double actual_tokens) {
     key.settle(actual_tokens);
     project.settle(actual_tokens);
+    shared.settle(actual_tokens);
   }
-  double reserved_tokens() const { return std::max(key.reserved_tokens(), project.reserved_tokens()); }
+  double reserved_tokens() const {
+    return std::max({key.reserved_tokens(), project.reserved_tokens(), shared.reserved_tokens()});
+  }
 };
 
 struct Refusal {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace sluice::config {
 namespace {
@@ -38,6 +40,65 @@ TEST(Config, ExampleFileLoads) {
 TEST(Config, ExampleFileLoadsWithoutTheKey) {
   auto cfg = load_config_file(std::string(SLUICE_SOURCE_DIR) + "/examples/sluice.yaml", fake_env({}));
   EXPECT_EQ(cfg.providers[0].api_key, "");
+  // The embedded engines by default; the shared ones are documented beside them.
+  EXPECT_EQ(cfg.ledger.engine, StoreEngine::Sqlite);
+  EXPECT_EQ(cfg.auth.key_store, StoreEngine::Sqlite);
+  EXPECT_EQ(cfg.limits.engine, LimitsEngine::Local);
+  EXPECT_EQ(cfg.limits.on_redis_error, RedisFailurePolicy::Open);
+  EXPECT_EQ(cfg.redis.timeout.count(), 250);
+  EXPECT_EQ(cfg.redis.prefix, "sluice:");
+  EXPECT_EQ(cfg.postgres.statement_timeout.count(), 10000);
+  EXPECT_EQ(cfg.ledger.max_queue, 200000u);
+}
+
+TEST(Config, ScaleOutEnginesFromTheExampleWithEnvironment) {
+  // The documented way to run replicas: the example file plus three environment variables...
+  std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/examples/sluice.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  auto set = [&](const std::string& from, const std::string& to) {
+    auto at = yaml.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    yaml.replace(at, from.size(), to);
+  };
+  // ...and one line per engine.
+  set("engine: sqlite                  # sqlite | postgres", "engine: postgres                # sqlite | postgres");
+  set("key_store: sqlite", "key_store: postgres");
+  set("engine: local ", "engine: redis ");
+  auto cfg = parse_config(yaml, fake_env({{"SLUICE_REDIS_URL", "redis://10.0.0.2:6379/1"},
+                                          {"SLUICE_POSTGRES_URL", "postgresql://sluice@10.0.0.3/sluice"}}));
+  EXPECT_EQ(cfg.ledger.engine, StoreEngine::Postgres);
+  EXPECT_EQ(cfg.auth.key_store, StoreEngine::Postgres);
+  EXPECT_EQ(cfg.limits.engine, LimitsEngine::Redis);
+  EXPECT_EQ(cfg.redis.url, "redis://10.0.0.2:6379/1");
+  EXPECT_EQ(cfg.postgres.url, "postgresql://sluice@10.0.0.3/sluice");
+  // The lease of a concurrency slot outlives the longest request.
+  EXPECT_EQ(cfg.limits.effective_lease(cfg.providers).count(), 600'000 + 60'000);
+}
+
+TEST(Config, ScaleOutMistakesAreClearErrorsAtStartUp) {
+  auto fails_with = [](const std::string& yaml, const std::string& needle) {
+    try {
+      parse_config(yaml, fake_env({}));
+      ADD_FAILURE() << "accepted: " << yaml;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  fails_with("ledger: {engine: postgres}\n", "postgres.url");
+  fails_with("auth: {key_store: postgres}\n", "postgres.url");
+  fails_with("ledger: {engine: mysql}\n", "expected sqlite or postgres");
+  fails_with("limits: {engine: redis}\n", "redis.url");
+  fails_with("limits: {engine: memcached}\n", "expected local or redis");
+  fails_with("limits: {engine: redis, on_redis_error: maybe}\nredis: {url: 'redis://h'}\n", "open or closed");
+  fails_with("limits: {engine: redis}\nredis: {url: 'rediss://h:1'}\n", "redis.url");
+  fails_with("limits: {engine: redis}\nredis: {url: 'redis://h', timeout_ms: 0}\n", "timeout_ms");
+  fails_with("redis: {ulr: x}\n", "unknown key 'ulr'");
+  fails_with("ledger: {max_queue: 0}\n", "max_queue");
+  fails_with("ledger: {engine: postgres}\npostgres: {url: x, connect_timeout_ms: 10}\n", "connect_timeout_ms");
+  auto ok = parse_config("limits: {engine: redis, lease_ms: 5000}\nredis: {url: 'redis://h'}\n", fake_env({}));
+  EXPECT_EQ(ok.limits.effective_lease(ok.providers).count(), 5000);
 }
 
 TEST(Config, InterpolationForms) {
