@@ -218,7 +218,9 @@ void Gateway::detach(Exchange& ex, GraceWatch& watch) {
 }
 
 void Gateway::arm_grace(Exchange& ex, GraceWatch& watch, std::chrono::milliseconds wait) {
-  watch.timer.expires_after(wait);
+  // A tick at least once a second: a drain (SIGTERM) must not wait out a whole grace period for
+  // a stream nobody watches, or the process would stop before its ledger row is written.
+  watch.timer.expires_after(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1)));
   watch.timer.async_wait([this, &ex, &watch, alive = watch.alive](boost::system::error_code ec) {
     // `alive` turns false when the relay (which owns `watch`) is gone: a handler already queued
     // when that happened must not touch it.
@@ -226,15 +228,15 @@ void Gateway::arm_grace(Exchange& ex, GraceWatch& watch, std::chrono::millisecon
     const auto grace = replay_->settings().grace;
     stream::ReplayClock::time_point since;
     if (!ex.replay->unattended(since)) {
-      arm_grace(ex, watch, std::min<std::chrono::milliseconds>(grace, std::chrono::seconds(1)));
+      arm_grace(ex, watch, grace);  // someone reads it: check again in a second
       return;
     }
     auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(stream::ReplayClock::now() - since);
-    if (idle < grace) {
+    if (idle < grace && !draining_.load()) {
       arm_grace(ex, watch, grace - idle);
       return;
     }
-    // Nobody came back for it: stop paying for the generation.
+    // Nobody came back for it (or the gateway is stopping): stop paying for the generation.
     ex.abandoned = true;
     accounting_->metrics().abandoned.inc({});
     if (ex.current) ex.current->cancel();

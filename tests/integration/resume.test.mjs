@@ -292,3 +292,21 @@ describe('buffer limits', () => {
     assert.equal(rest.events.at(-1).event, 'error');
   });
 });
+
+describe('shutdown', () => {
+  test('SIGTERM while a stream runs on for a client that left: the gateway stops at once and its ledger row is written', async () => {
+    const g = await startUsageGateway(mock.url);
+    const tag = marker();
+    // 12 words at 2 a second: 6 s to finish; the grace period is 60 s.
+    const { head } = await openAndDrop(g.port, streamRequest(tag, { tps: 2 }), 3);
+    const rid = head.headers['x-sluice-request-id'];
+    await sleep(300); // detached
+    const t0 = Date.now();
+    const exit = await g.stop('SIGTERM');
+    const ms = Date.now() - t0;
+    assert.equal(exit.code, 0, JSON.stringify(exit));
+    assert.ok(ms < 4000, `stopped after ${ms} ms (the grace period is 60 s)`);
+    const q = spawnSync('sqlite3', [join(g.dataDir, 'sluice.db'), `SELECT error FROM requests WHERE request_id = '${rid}'`], { encoding: 'utf8' });
+    assert.equal(q.stdout.trim(), 'abandoned', 'the row is there, and says why the stream stopped');
+  });
+});
