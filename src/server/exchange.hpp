@@ -68,11 +68,10 @@ struct Gateway::Exchange {
   bool committed = false;            // the stream's first byte went out
   bool detached = false;
   bool abandoned = false;            // detached, and nobody came back within the grace period
-  // Upstream stream recovery (server/recovery.cpp): the splicer watching this stream, and how
-  // many continuations were requested.
+  // Upstream stream recovery (server/recovery.cpp): the splicer watching this stream (how many
+  // continuations were requested is charge.recoveries).
   bool recovery = false;             // enabled for this hop's stream (route, model takes a prefill)
   std::unique_ptr<StreamSplice> splice;
-  int recoveries = 0;
   std::string_view fingerprint_body; // the request as first sent upstream (transparent resume)
   const http::Request* fingerprint_req = nullptr;
   std::string fingerprint;           // of the request, once computed

@@ -276,7 +276,7 @@ void Gateway::log(const http::Request& req, const http::ResponseWriter& w, Excha
   rec.upstream_request_id = ex.upstream_request_id;
   rec.stream_id = ex.charge.stream_id;
   if (ex.charge.replayed) rec.replayed = ex.replay_kind;
-  rec.recoveries = ex.recoveries;
+  rec.recoveries = ex.charge.recoveries;
   if (ex.charge.key) {
     rec.project = ex.charge.key->project;
     rec.key_id = ex.charge.key->id;

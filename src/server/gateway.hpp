@@ -143,7 +143,8 @@ class Gateway {
   net::awaitable<void> recover_stream(http::Request& req, http::ResponseWriter& w, Exchange& ex,
                                       upstream::UpstreamRequest& ureq, upstream::Deployment& d, StreamResult& broken);
   bool takes_prefill(std::string_view model) const;
-  // Ends a committed stream whose upstream broke: the error event, into the replay buffer too.
+  // Ends a committed stream whose upstream broke: settles the charge, then the error event in the
+  // client's dialect, into the replay buffer too (relay.cpp).
   net::awaitable<void> end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
   // Sends one batch of events to the client and into the replay buffer (relay.cpp).
   net::awaitable<bool> emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,

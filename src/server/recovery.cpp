@@ -25,13 +25,12 @@ net::awaitable<void> Gateway::recover_stream(http::Request& req, http::ResponseW
   // The broken attempts' output is estimated from their text: their final count never came.
   ex.charge.usage_guessed = true;
   for (;;) {
-    ++ex.recoveries;
-    ex.charge.recoveries = ex.recoveries;
+    const int attempt = ++ex.charge.recoveries + 1;  // the first continuation is attempt 2
     const std::string cause = last.failure ? last.failure->message : std::string("upstream stream broke");
     std::fprintf(stderr,
                  "{\"event\":\"stream_recovery\",\"request_id\":\"%s\",\"attempt\":%d,\"prefill_bytes\":%zu,"
                  "\"cause\":\"%s\"}\n",
-                 req.request_id.c_str(), ex.recoveries + 1, ex.splice->text().size(),
+                 req.request_id.c_str(), attempt, ex.splice->text().size(),
                  kind_name(last.failure ? last.failure->kind : ErrorKind::UpstreamFailed));
     upstream::UpstreamRequest creq;
     creq.method = ureq.method;
@@ -69,7 +68,7 @@ net::awaitable<void> Gateway::recover_stream(http::Request& req, http::ResponseW
       co_return;
     }
     ex.current = res.get();
-    ex.splice->begin(ex.recoveries + 1);
+    ex.splice->begin(attempt);
     StreamResult next;
     next.committed = true;
     next.continuation = true;

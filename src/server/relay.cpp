@@ -121,22 +121,6 @@ std::string error_event(const Error& e, bool openai) {
   return event;
 }
 
-// Ends a committed stream with the error event (into the replay buffer too, with its id).
-net::awaitable<void> end_with_error(http::ResponseWriter& w, Gateway::Exchange& ex, Gateway::StreamResult& sr,
-                                    bool openai) {
-  std::string event = error_event(*sr.failure, openai);
-  if (ex.replay) {
-    std::string out;
-    const std::uint64_t end[] = {event.size()};
-    sr.next_seq = stream::append_with_ids(out, event, end, ex.replay->id(), sr.next_seq);
-    ex.replay->append(out);
-    ex.replay->end(stream::StreamState::Failed);
-    event = std::move(out);
-  }
-  if (ex.detached) co_return;
-  if (co_await w.write(event)) co_await w.finish();
-}
-
 }  // namespace
 
 std::string Gateway::response_fields(const http::Request& req, upstream::UpstreamResponse& res,
@@ -163,7 +147,18 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
 
 net::awaitable<void> Gateway::end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
   accounting_->release(ex.charge, ex.model);
-  co_await end_with_error(w, ex, sr, ex.openai_client.has_value());
+  std::string event = error_event(*sr.failure, ex.openai_client.has_value());
+  if (ex.replay) {
+    // Into the replay buffer too, with its id: a resume ends the same way.
+    std::string out;
+    const std::uint64_t end[] = {event.size()};
+    sr.next_seq = stream::append_with_ids(out, event, end, ex.replay->id(), sr.next_seq);
+    ex.replay->append(out);
+    ex.replay->end(stream::StreamState::Failed);
+    event = std::move(out);
+  }
+  if (ex.detached) co_return;
+  if (co_await w.write(event)) co_await w.finish();
 }
 
 net::awaitable<bool> Gateway::emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
@@ -218,7 +213,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   // commit point starts a new splicer: the client has seen nothing of the last one.
   if (ex.recovery && !sr.continuation) ex.splice = std::make_unique<StreamSplice>();
   watcher.splice = ex.splice.get();
-  watcher.recover_allowed = ex.splice && ex.recoveries < streams_.recovery_attempts;
+  watcher.recover_allowed = ex.splice && ex.charge.recoveries < streams_.recovery_attempts;
   StreamSplice* splicer = sr.continuation ? ex.splice.get() : nullptr;
   if (sr.committed) {
     ++active.gauge;
@@ -230,7 +225,6 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   std::string with_ids;
   std::vector<std::uint64_t> ends;
   std::vector<std::size_t> event_ends;
-  const bool openai = ex.openai_client.has_value();
 
   // Records a failure; returns true when the caller must still tell the client in-band (the
   // stream was committed). Uncommitted failures go back to the attempt loop.
@@ -274,7 +268,6 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       translated.clear();
       if (!at_end) splicer->feed({buf.data(), got.value()}, translated);
       if (!at_end && translated.empty()) continue;  // no complete event yet
-      if (at_end && got.ok() && !splicer->usage_reported()) ex.charge.usage_guessed = true;
       chunk = translated;
     } else if (!at_end) {
       chunk = {buf.data(), got.value()};
@@ -301,8 +294,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
           co_return;
         }
         if (ex.splice && ex.splice->blocker()) accounting_->metrics().recoveries.inc({"impossible"});
-        accounting_->release(ex.charge, ex.model);
-        co_await end_with_error(w, ex, sr, openai);
+        co_await end_broken_stream(w, ex, sr);
       }
       co_return;
     }
@@ -391,20 +383,17 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
         sr.recover = true;
         co_return;
       }
-      accounting_->release(ex.charge, ex.model);
-      co_await end_with_error(w, ex, sr, openai);
+      co_await end_broken_stream(w, ex, sr);
       co_return;
     }
     if (watcher.malformed) {
       fail(Error{ErrorKind::UpstreamFailed, "malformed upstream event (data is not JSON)", "upstream_malformed"});
-      accounting_->release(ex.charge, ex.model);
-      co_await end_with_error(w, ex, sr, openai);
+      co_await end_broken_stream(w, ex, sr);
       co_return;
     }
     if (pending.size() > kMaxPendingEvent) {
       if (fail(Error{ErrorKind::UpstreamFailed, "an upstream event exceeded 8 MiB", {}})) {
-        accounting_->release(ex.charge, ex.model);
-        co_await end_with_error(w, ex, sr, openai);
+        co_await end_broken_stream(w, ex, sr);
       }
       co_return;
     }

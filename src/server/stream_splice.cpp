@@ -114,7 +114,6 @@ void StreamSplice::begin(int attempt) {
   attempt_ = attempt;
   parser_.reset();
   first_block_seen_ = false;
-  cont_delta_ = false;
   held_start_.clear();
   join_open_block_ = open_index_ >= 0;
   base_ = join_open_block_ ? open_index_ : last_index_ + 1;
@@ -187,7 +186,6 @@ void StreamSplice::on_event(const stream::SseEvent& ev) {
     return;
   }
   if (ev.type == "message_delta") {
-    cont_delta_ = true;
     auto o = parse_object(ev.data);
     if (!o) {
       emit(out, ev.type, ev.data);

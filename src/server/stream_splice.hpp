@@ -37,9 +37,6 @@ class StreamSplice : private stream::SseSink {
   void begin(int attempt);
   // The continuation's bytes in, the client's events out (appended to `out`).
   void feed(std::string_view chunk, std::string& out);
-  // The continuation ended with message_delta: its usage was reported.
-  bool usage_reported() const { return cont_delta_; }
-  bool continuing() const { return attempt_ > 1; }
   // The client index the continuation's block 0 maps to (after begin()).
   int base() const { return base_; }
 
@@ -67,7 +64,6 @@ class StreamSplice : private stream::SseSink {
   int base_ = 0;                 // client index of the continuation's block 0
   bool join_open_block_ = false; // the continuation's block 0 continues the client's open block
   bool first_block_seen_ = false;
-  bool cont_delta_ = false;
   std::string held_start_;       // a continuation's text block start, until its first delta
   int held_index_ = -1;
   std::string comment_;          // said once, before the first spliced event
