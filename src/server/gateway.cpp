@@ -153,9 +153,10 @@ net::awaitable<void> Gateway::handle(http::Request& req, http::ResponseWriter& w
     co_await resume(req, w, ex, req.path().substr(12));
     co_return;
   }
-  if (replay_ && (route == Route::Messages || route == Route::Chat) && req.msg.find("last-event-id") != req.msg.end()) {
+  if (replay_ && (route == Route::Messages || route == Route::Chat) && !req.msg["last-event-id"].empty()) {
     // A client that implements resume repeats its request with the last id it got: the events
-    // after it come from the buffer; the request is not sent again.
+    // after it come from the buffer; the request is not sent again. (An empty Last-Event-ID is
+    // no id at all, as in EventSource: the request goes upstream as usual.)
     co_await resume(req, w, ex, {});
     co_return;
   }

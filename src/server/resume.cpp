@@ -111,6 +111,11 @@ net::awaitable<void> Gateway::resume(http::Request& req, http::ResponseWriter& w
       co_return;
     }
   }
+  if (path_id.empty() && !at) {
+    Error e{ErrorKind::InvalidRequest, "Last-Event-ID is required to resume a stream", "resume_bad_id"};
+    co_await reply_error(req, w, ex, e);
+    co_return;
+  }
   const std::string id(path_id.empty() ? at->stream : path_id);
   std::shared_ptr<stream::ReplayStream> s;
   if (auto e = find_resumable(req, ex, id, s)) {

@@ -138,6 +138,17 @@ describe('resume by Last-Event-ID', () => {
     assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1);
   });
 
+  test('an empty Last-Event-ID is no id: the request is answered as usual', async () => {
+    const tag = marker();
+    const opts = streamRequest(tag);
+    opts.headers['last-event-id'] = '';
+    const res = await request(gw.port, opts);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers['x-sluice-replayed'], undefined);
+    assert.equal(res.events.at(-1).event, 'message_stop');
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1);
+  });
+
   test('concurrent resumers of a running stream each get exactly the rest', async () => {
     const tag = marker();
     const { head, events } = await openAndDrop(gw.port, streamRequest(tag, { tps: 30 }), 3);
