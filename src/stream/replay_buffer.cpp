@@ -200,12 +200,23 @@ std::shared_ptr<ReplayStream> ReplayStore::claim(std::string_view owner, std::st
   if (it == abandoned_.end()) return nullptr;
   auto s = it->second.lock();
   if (!s) return nullptr;
-  auto now = ReplayClock::now();
-  std::lock_guard slock(s->mu_);
-  bool usable = !s->evicted_ && !s->fingerprint_.empty() &&
-                (s->state_ == StreamState::Running ||
-                 (s->state_ == StreamState::Completed && now - s->ended_at_ < settings_.grace));
-  return usable ? s : nullptr;
+  return reusable(*s, ReplayClock::now()) ? s : nullptr;
+}
+
+bool ReplayStore::reusable(const ReplayStream& s, ReplayClock::time_point now) const {
+  std::lock_guard slock(s.mu_);
+  return !s.evicted_ && !s.fingerprint_.empty() &&
+         (s.state_ == StreamState::Running ||
+          (s.state_ == StreamState::Completed && now - s.ended_at_ < settings_.grace));
+}
+
+void ReplayStore::erase_abandoned_locked(AbandonedIndex::iterator it) {
+  std::string_view owner = std::string_view(it->first).substr(0, it->first.find('\n'));
+  if (auto o = abandoned_owners_.find(owner); o != abandoned_owners_.end() && --o->second == 0) {
+    abandoned_owners_.erase(o);
+  }
+  abandoned_.erase(it);
+  abandoned_count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void ReplayStore::charge(std::size_t added) {
@@ -227,13 +238,7 @@ void ReplayStore::index_abandoned(const std::string& owner, const std::string& f
 void ReplayStore::forget_abandoned(const std::string& owner, const std::string& fingerprint) {
   std::string key = owner + '\n' + fingerprint;
   std::lock_guard lock(mu_);
-  auto it = abandoned_.find(key);
-  if (it == abandoned_.end()) return;
-  abandoned_.erase(it);
-  abandoned_count_.fetch_sub(1, std::memory_order_relaxed);
-  if (auto o = abandoned_owners_.find(owner); o != abandoned_owners_.end() && --o->second == 0) {
-    abandoned_owners_.erase(o);
-  }
+  if (auto it = abandoned_.find(key); it != abandoned_.end()) erase_abandoned_locked(it);
 }
 
 void ReplayStore::on_end(const std::shared_ptr<ReplayStream>& s) {
@@ -270,23 +275,9 @@ void ReplayStore::sweep_abandoned_locked(ReplayClock::time_point now) {
   last_abandoned_sweep_ = now;
   for (auto it = abandoned_.begin(); it != abandoned_.end();) {
     auto s = it->second.lock();
-    bool keep = false;
-    if (s) {
-      std::lock_guard slock(s->mu_);
-      keep = !s->evicted_ && !s->fingerprint_.empty() &&
-             (s->state_ == StreamState::Running ||
-              (s->state_ == StreamState::Completed && now - s->ended_at_ < settings_.grace));
-    }
-    if (keep) {
-      ++it;
-      continue;
-    }
-    auto owner = it->first.substr(0, it->first.find('\n'));
-    it = abandoned_.erase(it);
-    abandoned_count_.fetch_sub(1, std::memory_order_relaxed);
-    if (auto o = abandoned_owners_.find(owner); o != abandoned_owners_.end() && --o->second == 0) {
-      abandoned_owners_.erase(o);
-    }
+    auto next = std::next(it);
+    if (!s || !reusable(*s, now)) erase_abandoned_locked(it);
+    it = next;
   }
 }
 

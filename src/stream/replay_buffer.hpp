@@ -155,6 +155,9 @@ class ReplayStore {
   void expire_locked(ReplayClock::time_point now);
   void sweep_abandoned_locked(ReplayClock::time_point now);
   void drop_locked(ReplayStream& s);  // out of by_id_, its bytes given back
+  // An abandoned stream an identical retry may still be answered from: running, or completed
+  // within the grace period, and not delivered whole since.
+  bool reusable(const ReplayStream& s, ReplayClock::time_point now) const;
   void evict_until_under_cap();
 
   const ReplaySettings settings_;
@@ -164,7 +167,9 @@ class ReplayStore {
   std::deque<std::weak_ptr<ReplayStream>> created_;  // creation order: running streams to evict
   std::deque<std::weak_ptr<ReplayStream>> ended_;    // end order: expiry, and the first to evict
   // owner + '\n' + fingerprint -> stream; and how many entries each owner has
-  std::unordered_map<std::string, std::weak_ptr<ReplayStream>, TransparentHash, std::equal_to<>> abandoned_;
+  using AbandonedIndex = std::unordered_map<std::string, std::weak_ptr<ReplayStream>, TransparentHash, std::equal_to<>>;
+  void erase_abandoned_locked(AbandonedIndex::iterator it);  // with its owner's count
+  AbandonedIndex abandoned_;
   std::unordered_map<std::string, std::size_t, TransparentHash, std::equal_to<>> abandoned_owners_;
   std::atomic<std::size_t> abandoned_count_{0};
   std::atomic<std::size_t> bytes_{0};
