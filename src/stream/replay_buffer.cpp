@@ -65,7 +65,10 @@ void ReplayStream::client_left(std::string fingerprint) {
     std::lock_guard lock(mu_);
     client_present_ = false;
     if (readers_.empty()) unattended_since_ = ReplayClock::now();
-    if (fingerprint.empty() || evicted_ || state_ == StreamState::Failed || !fingerprint_.empty()) return;
+    // A resume may deliver the whole stream before its own relay noticed the client had left.
+    if (fingerprint.empty() || evicted_ || delivered_whole_ || state_ == StreamState::Failed || !fingerprint_.empty()) {
+      return;
+    }
     fingerprint_ = fingerprint;
   }
   store_.index_abandoned(owner_, fingerprint, shared_from_this());
@@ -103,6 +106,7 @@ void ReplayStream::delivered_whole() {
   std::string fingerprint;
   {
     std::lock_guard lock(mu_);
+    delivered_whole_ = true;
     fingerprint.swap(fingerprint_);
   }
   if (!fingerprint.empty()) store_.forget_abandoned(owner_, fingerprint);

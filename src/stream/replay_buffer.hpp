@@ -114,6 +114,7 @@ class ReplayStream : public std::enable_shared_from_this<ReplayStream> {
   ReplayClock::time_point ended_at_{};
   ReplayClock::time_point unattended_since_{};
   std::string fingerprint_;         // set when the client left: the abandoned-request index key
+  bool delivered_whole_ = false;    // a reader got it to the end: never reused
   std::string upstream_request_id_;
   std::string model_;
   std::vector<std::shared_ptr<Signal>> readers_;

@@ -57,6 +57,21 @@ async function openAndDrop(port, opts, k) {
   return { head: res, events: got };
 }
 
+// Streams the gateway has seen their client leave (sluice_streams_detached_total).
+async function detachedCount(g) {
+  const text = await (await fetch(`${g.url}/metrics`)).text();
+  return Number(/^sluice_streams_detached_total (\d+)/m.exec(text)[1]);
+}
+
+// Like openAndDrop, and waits until the gateway noticed the drop: a retry sent before that is,
+// to any server, a second request for a stream whose client is still there.
+async function dropAndWait(g, opts, k) {
+  const before = await detachedCount(g);
+  const dropped = await openAndDrop(g.port, opts, k);
+  assert.ok(await waitFor(async () => (await detachedCount(g)) > before, 3000, 10), 'the gateway noticed the drop');
+  return dropped;
+}
+
 function resumeById(port, streamId, lastId, { key = API_HEADERS['x-api-key'] } = {}) {
   const headers = { 'x-api-key': key };
   if (lastId) headers['last-event-id'] = lastId;
@@ -190,7 +205,7 @@ describe('resume by Last-Event-ID', () => {
 describe('transparent resume of an identical retry', () => {
   test('the retry after a drop is answered from the buffer, from the first event, with no new upstream request', async () => {
     const tag = marker();
-    const { head, events } = await openAndDrop(gw.port, streamRequest(tag, { tps: 40 }), 5);
+    const { head, events } = await dropAndWait(gw, streamRequest(tag, { tps: 40 }), 5);
     const retry = await request(gw.port, streamRequest(tag, { tps: 40 }));
     assert.equal(retry.status, 200);
     assert.equal(retry.headers['x-sluice-replayed'], 'transparent');
@@ -226,7 +241,7 @@ describe('transparent resume of an identical retry', () => {
 
   test('the ledger bills the stream once: the original row has the usage, the replay row says replayed at no cost', async () => {
     const tag = marker();
-    const { head } = await openAndDrop(gw.port, streamRequest(tag, { tps: 40 }), 3);
+    const { head } = await dropAndWait(gw, streamRequest(tag, { tps: 40 }), 3);
     const sid = head.headers['x-sluice-stream-id'];
     const retry = await request(gw.port, streamRequest(tag, { tps: 40 }));
     assert.equal(retry.headers['x-sluice-replayed'], 'transparent');

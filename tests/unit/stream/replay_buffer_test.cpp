@@ -145,6 +145,13 @@ TEST(ReplayStore, AbandonedStreamsAreFoundByOwnerAndFingerprintUntilDeliveredWho
   EXPECT_FALSE(store.claim("alice", "fp"));
   EXPECT_FALSE(store.has_abandoned("alice"));
 
+  // A resume that delivered the stream whole before its relay noticed the client had left.
+  auto resumed = store.create("alice", false);
+  resumed->end(StreamState::Completed);
+  resumed->delivered_whole();
+  resumed->client_left("fp1");
+  EXPECT_FALSE(store.claim("alice", "fp1")) << "delivered whole, then marked left: still never reused";
+
   auto late = store.create("alice", false);
   late->client_left("fp2");
   late->end(StreamState::Completed);
