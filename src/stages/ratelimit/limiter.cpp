@@ -12,6 +12,18 @@ const char* limit_name(LimitKind k) {
   return "none";
 }
 
+std::optional<double> capacity_of(const Limits& l, LimitKind k) {
+  switch (k) {
+    case LimitKind::Rpm: return l.rpm;
+    case LimitKind::Tpm: return l.tpm;
+    case LimitKind::Concurrency:
+      if (l.concurrency) return static_cast<double>(*l.concurrency);
+      return std::nullopt;
+    case LimitKind::None: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 Reservation::Reservation(Reservation&& other) noexcept : limiter_(other.limiter_), tokens_(other.tokens_) {
   other.limiter_ = nullptr;
 }

@@ -24,6 +24,8 @@ struct Limits {
 
 enum class LimitKind { None, Rpm, Tpm, Concurrency };
 const char* limit_name(LimitKind k);  // "rpm", "tpm", "concurrency"
+// The capacity `l` sets for limit `k`, or nullopt when it sets none.
+std::optional<double> capacity_of(const Limits& l, LimitKind k);
 
 class KeyLimiter;
 

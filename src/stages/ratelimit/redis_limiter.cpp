@@ -32,18 +32,6 @@ Error script_error(const redis::Reply& r, const char* which) {
   return Error{ErrorKind::Unavailable, std::string("redis: the ") + which + " script failed: " + r.str, {}};
 }
 
-std::optional<double> capacity_of(const Limits& l, LimitKind k) {
-  switch (k) {
-    case LimitKind::Rpm: return l.rpm;
-    case LimitKind::Tpm: return l.tpm;
-    case LimitKind::Concurrency:
-      if (l.concurrency) return static_cast<double>(*l.concurrency);
-      return std::nullopt;
-    case LimitKind::None: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 RedisLimiter::RedisLimiter(redis::Connection& conn, std::string prefix, std::chrono::milliseconds lease)

@@ -15,22 +15,6 @@ std::shared_ptr<KeyLimiter> LimiterRegistry::get(const std::string& id, const Li
   return limiter;
 }
 
-namespace {
-
-std::optional<double> capacity_of(const Limits& l, LimitKind k) {
-  switch (k) {
-    case LimitKind::Rpm: return l.rpm;
-    case LimitKind::Tpm: return l.tpm;
-    case LimitKind::Concurrency:
-      if (l.concurrency) return static_cast<double>(*l.concurrency);
-      return std::nullopt;
-    case LimitKind::None: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 bool LimiterRegistry::admit(const std::string& key_id, const Limits& key_limits, const std::string& project,
                             const Limits& project_limits, double tokens, Admitted& out, Refusal& refusal) {
   // Key and project ids share one map: prefix them so a project cannot shadow a key.
