@@ -106,6 +106,22 @@ void check_key_arguments(const std::string& project, const Limits& limits) {
   if (!valid_limits(limits)) throw std::invalid_argument("limits must be finite numbers >= 0");
 }
 
+NewKey new_key(const std::string& project, const Limits& limits, const std::string& name, std::int64_t now_ms,
+               SecretHash& hash) {
+  check_key_arguments(project, limits);
+  NewKey out;
+  out.secret = generate_secret();
+  hash = hash_secret(out.secret);
+  KeyRecord& k = out.record;
+  k.id = generate_key_id();
+  k.project = project;
+  k.name = name;
+  k.hint = secret_hint(out.secret);
+  k.limits = limits;
+  k.created_ms = now_ms;
+  return out;
+}
+
 KeyStore KeyStore::open(const std::string& path) {
   auto db = storage::Db::open(path);
   db.exec(kSchema);
@@ -114,17 +130,9 @@ KeyStore KeyStore::open(const std::string& path) {
 
 NewKey KeyStore::create_key(const std::string& project, const Limits& limits, const std::string& name,
                             std::int64_t now_ms) {
-  check_key_arguments(project, limits);
-  NewKey out;
-  out.secret = generate_secret();
-  const SecretHash hash = hash_secret(out.secret);
-  KeyRecord& k = out.record;
-  k.id = generate_key_id();
-  k.project = project;
-  k.name = name;
-  k.hint = secret_hint(out.secret);
-  k.limits = limits;
-  k.created_ms = now_ms;
+  SecretHash hash;
+  NewKey out = new_key(project, limits, name, now_ms, hash);
+  const KeyRecord& k = out.record;
 
   storage::Transaction tx(db_);
   db_.prepare("INSERT OR IGNORE INTO projects(name, created_ms) VALUES(?1, ?2)").bind(1, project).bind(2, now_ms).run();

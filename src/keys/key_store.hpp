@@ -61,6 +61,10 @@ class Store {
 
 // Throws std::invalid_argument unless `project` is a valid name and `limits` are valid.
 void check_key_arguments(const std::string& project, const Limits& limits);
+// A new key for either store to insert: checked arguments, a fresh secret (shown once), its id,
+// hint and record; `hash` receives the SHA-256 that is stored instead of the secret.
+NewKey new_key(const std::string& project, const Limits& limits, const std::string& name, std::int64_t now_ms,
+               SecretHash& hash);
 
 class KeyStore final : public Store {
  public:

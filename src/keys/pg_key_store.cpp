@@ -106,17 +106,9 @@ pg::Connection& PgKeyStore::conn() const {
 
 NewKey PgKeyStore::create_key(const std::string& project, const Limits& limits, const std::string& name,
                               std::int64_t now_ms) {
-  check_key_arguments(project, limits);
-  NewKey out;
-  out.secret = generate_secret();
-  const SecretHash hash = hash_secret(out.secret);
-  KeyRecord& k = out.record;
-  k.id = generate_key_id();
-  k.project = project;
-  k.name = name;
-  k.hint = secret_hint(out.secret);
-  k.limits = limits;
-  k.created_ms = now_ms;
+  SecretHash hash;
+  NewKey out = new_key(project, limits, name, now_ms, hash);
+  const KeyRecord& k = out.record;
 
   auto& c = conn();
   pg::Transaction tx(c);
