@@ -184,7 +184,13 @@ describe('GET /admin/live', () => {
       for (let i = 0; i < 4; i++) assert.equal((await postMessages(own.port)).status, 200);
       const failed = await postMessages(own.port, { headers: { 'x-mock-fault': 'status-400' } });
       assert.equal(failed.status, 400);
-      const live = (await own.admin('GET', '/admin/live?window=60')).json();
+      // A request is counted in its finish phase, which runs just after its last byte went out:
+      // a client can ask before the last one is in (bounded wait, then the same assertions).
+      const liveNow = async (query) => (await own.admin('GET', `/admin/live${query}`)).json();
+      const live = (await waitFor(async () => {
+        const l = await liveNow('?window=60');
+        return l.requests === 5 ? l : null;
+      }, 3000)) ?? (await liveNow('?window=60'));
       assert.equal(live.window_s, 60);
       assert.equal(live.requests, 5);
       assert.equal(live.errors, 1);
@@ -208,7 +214,11 @@ describe('GET /admin/live', () => {
       const seen = await waitFor(async () => (await own.admin('GET', '/admin/live')).json().active_streams === 1, 5000);
       assert.ok(seen, 'active_streams reaches 1 while a stream is relayed');
       assert.equal((await streaming).status, 200);
-      const after = (await own.admin('GET', '/admin/live?window=5')).json();
+      // The gauge drops when the relay returns, a moment after the client read the last byte.
+      const after = (await waitFor(async () => {
+        const l = await liveNow('?window=5');
+        return l.active_streams === 0 ? l : null;
+      }, 3000)) ?? (await liveNow('?window=5'));
       assert.equal(after.active_streams, 0);
       assert.equal(after.window_s, 5);
     } finally {
