@@ -143,7 +143,13 @@ describe('GET /admin/usage/daily', () => {
     const res = await postMessages(gw.port, { body: messagesBody('count me today', { model: SONNET }) });
     assert.equal(res.status, 200, res.text);
     const usage = res.json().usage;
-    const body = (await gw.admin('GET', '/admin/usage/daily')).json();
+    // The request's ledger row is appended in its finish phase, just after its last byte went
+    // out: poll (bounded) until it is in, then assert as before.
+    const daily = async () => (await gw.admin('GET', '/admin/usage/daily')).json();
+    const body = (await waitFor(async () => {
+      const b = await daily();
+      return b.projects.some((p) => p.project === '' && p.input_tokens[6] === usage.input_tokens) ? b : null;
+    }, 3000)) ?? (await daily());
     assert.deepEqual(body.days, dayRange(today - 6 * DAY_MS, today));
     const none = body.projects.find((p) => p.project === '');
     assert.ok(none, 'the passthrough request has project ""');
@@ -311,7 +317,12 @@ describe('GET /admin/requests/failed', () => {
     const secretPrompt = 'the-prompt-text-must-never-be-shown-4242';
     const res = await postMessages(gw.port, { body: messagesBody(secretPrompt), headers: { 'x-api-key': key.key, 'x-mock-fault': 'status-500' } });
     assert.equal(res.status, 500);
-    const body = (await gw.admin('GET', '/admin/requests/failed?limit=500')).json();
+    // Its ledger row is appended just after its last byte went out: poll (bounded) for it.
+    const failed = async () => (await gw.admin('GET', '/admin/requests/failed?limit=500')).json();
+    const body = (await waitFor(async () => {
+      const b = await failed();
+      return b.data[0]?.request_id === res.headers['x-sluice-request-id'] ? b : null;
+    }, 3000)) ?? (await failed());
     const first = body.data[0];
     assert.equal(first.request_id, res.headers['x-sluice-request-id'], 'newest first');
     assert.equal(first.status, 500);
