@@ -90,6 +90,13 @@ net::awaitable<void> send_stream(Reply& reply, http::ResponseWriter& writer, con
     }
     if (!co_await writer.write(ev.at(i))) co_return;
   }
+  if (f.stall_after == ev.size()) {
+    // Every event, then silence before the end of the body: an upstream that lingers after
+    // message_stop.
+    co_await wait_until(SteadyClock::now() + ctx.stall_limit, ctx);
+    writer.abort();
+    co_return;
+  }
   co_await writer.finish();
 }
 

@@ -344,6 +344,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       }
       forwarded = limit;
       bool ok = true;
+      bool wrote = false;  // these bytes went to the client (not only into the buffer)
       if (!sr.committed) {
         for (std::size_t end : event_ends) sr.held_events.push_back(sr.held.size() + end);
         sr.held.append(complete);
@@ -357,12 +358,20 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
           std::string fields = response_fields(req, res, ex);
           std::string reason(res.head().reason());  // Beast knows no phrase for 529: keep the upstream's
           ok = co_await w.start_raw(res.status(), reason, fields, std::nullopt);
+          wrote = ok && !ex.detached;
           if (ok) ok = co_await emit(w, ex, sr.held, sr.held_events);
           sr.held.clear();
           sr.held_events.clear();
         }
       } else {
+        wrote = !ex.detached;
         ok = co_await emit(w, ex, complete, event_ends);
+      }
+      // The final event reached the client's socket: a client that closes as soon as it reads
+      // message_stop has had it all, even if its close is noticed (and detaches the stream)
+      // before this write completes. The same request again is then a deliberate repeat.
+      if (ok && wrote && ex.replay && watcher.ended && !watcher.errored && limit == parser.boundary()) {
+        ex.replay->delivered_whole();
       }
       if (!direct) pending.erase(0, ready);
       if (!ok) {

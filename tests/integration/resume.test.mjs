@@ -239,6 +239,32 @@ describe('transparent resume of an identical retry', () => {
     assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag2)).length, 4);
   });
 
+  test('a client that hangs up the moment it reads message_stop had it all: the same request again goes upstream', async () => {
+    // The upstream lingers after message_stop (its body stays open until the idle timeout), so
+    // the gateway sees the client leave while the stream still runs. The client had every event.
+    const lingering = await startUsageGateway(mock.url, { provider: { timeouts: { idle_ms: 600 } } });
+    try {
+      const count = (await request(lingering.port, streamRequest(marker(), { tps: 0 }))).events.length;
+      const tag = marker();
+      const stall = { 'x-mock-fault': `stall-after-${count}` };
+      const before = await detachedCount(lingering);
+      const conn = await Conn.open(lingering.port);
+      await conn.send(streamRequest(tag, { tps: 0, extra: stall }));
+      const res = await conn.readResponse({
+        timeoutMs: 15000,
+        onEvent: (ev) => { if (ev.event === 'message_stop') conn.sock.destroy(); },
+      });
+      assert.equal(res.status, 200);
+      assert.ok(await waitFor(async () => (await detachedCount(lingering)) > before, 3000, 10), 'the gateway saw the client leave');
+      const again = await request(lingering.port, streamRequest(tag, { tps: 0, extra: stall }));
+      assert.equal(again.headers['x-sluice-replayed'], undefined);
+      assert.equal(again.events.at(-1).event, 'message_stop');
+      assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 2);
+    } finally {
+      await lingering.stop();
+    }
+  });
+
   test('the ledger bills the stream once: the original row has the usage, the replay row says replayed at no cost', async () => {
     const tag = marker();
     const { head } = await dropAndWait(gw, streamRequest(tag, { tps: 40 }), 3);
