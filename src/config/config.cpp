@@ -73,8 +73,12 @@ void validate_scale_out(const Config& cfg) {
   if (pg && cfg.postgres.connect_timeout.count() < 1000) {
     throw ConfigError("postgres.connect_timeout_ms must be at least 1000 (libpq counts whole seconds)");
   }
-  if (cfg.limits.engine == LimitsEngine::Redis) {
-    if (cfg.redis.url.empty()) throw ConfigError("limits.engine: redis needs redis.url (redis://host:port/db)");
+  if (cfg.streams.shared && !cfg.streams.resume) {
+    throw ConfigError("streams.engine: redis shares the replay buffers of resume, which streams.resume: false turns off");
+  }
+  const char* redis_user = cfg.limits.engine == LimitsEngine::Redis ? "limits.engine" : cfg.streams.shared ? "streams.engine" : nullptr;
+  if (redis_user) {
+    if (cfg.redis.url.empty()) throw ConfigError(std::string(redis_user) + ": redis needs redis.url (redis://host:port/db)");
     std::string why;
     if (!redis::parse_url(cfg.redis.url, why)) throw ConfigError("redis.url: " + why);
     if (cfg.redis.timeout.count() == 0) throw ConfigError("redis.timeout_ms must be positive");

@@ -246,6 +246,10 @@ struct StreamsConfig {
   std::size_t buffer_memory_mb = 256; // over every stream; oldest evicted first
   milliseconds grace{60'000};         // a stream whose client left keeps running this long
   bool transparent_resume = true;     // an identical retry is answered from the abandoned stream
+  // Where other replicas find the buffers (docs/deployment.md): local = this process only;
+  // redis = mirrored to Redis (redis.url), so a stream is resumable through any replica, and one
+  // whose replica died is continued by the replica its client comes back to.
+  bool shared = false;                // streams.engine: redis
   // Recovery of upstream streams that break mid-way: re-request with the partial text as a
   // prefill and splice the continuation in. Off by default (each recovery is a new, billed
   // upstream request); on for every model that takes a prefill, or per route (`recover:`).

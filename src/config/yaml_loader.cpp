@@ -320,6 +320,11 @@ void parse_streams(Section& top, Config& cfg) {
   s.read("buffer_memory_mb", st.buffer_memory_mb);
   s.read_ms("grace_ms", st.grace);
   s.read("transparent_resume", st.transparent_resume);
+  std::string engine = st.shared ? "redis" : "local";
+  s.read("engine", engine);
+  if (engine == "local") st.shared = false;
+  else if (engine == "redis") st.shared = true;
+  else throw ConfigError("streams.engine: unknown engine '" + engine + "' (expected local or redis)");
   s.read("recovery", st.recovery);
   s.read("recovery_attempts", st.recovery_attempts);
   if (auto models = s.get("prefill_models"); models && !models.IsNull()) {

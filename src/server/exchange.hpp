@@ -77,6 +77,10 @@ struct Gateway::Exchange {
   std::string fingerprint;           // of the request, once computed
   const char* replay_kind = "";      // answered from a buffer: "resume" or "transparent"
   GraceWatch* grace_watch = nullptr;  // the relay's, while a resumable stream is relayed
+  // What a continuation on another replica needs (shared replay buffers): the request as sent
+  // upstream and the provider of the current hop.
+  const upstream::UpstreamRequest* upstream_request = nullptr;
+  std::string hop_provider;
 };
 
 // The grace period of a detached stream: a timer, and a flag its queued handler checks, since the

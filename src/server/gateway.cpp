@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include "server/exchange.hpp"
+#include "server/shared_streams.hpp"
 #include "server/headers.hpp"
 #include "metrics/exposition.hpp"
 
@@ -56,6 +57,10 @@ Gateway::Gateway(const config::Config& cfg, unsigned workers, Deps deps)
     rs.ttl = streams_.buffer_ttl;
     rs.grace = streams_.grace;
     replay_ = std::make_unique<stream::ReplayStore>(rs);
+    if (streams_.shared) {
+      shared_streams_ = std::make_unique<SharedStreams>(cfg, accounting_->registry());
+      shared_streams_->attach(*replay_);
+    }
   }
   for (const auto& p : cfg.providers) {
     providers_.push_back(std::make_unique<upstream::Provider>(p, workers, deps_.clock, deps_.random));

@@ -38,6 +38,8 @@ struct Deps {
   AccessLog& log;
 };
 
+class SharedStreams;
+
 class Gateway {
  public:
   // `deps` must outlive the Gateway.
@@ -133,6 +135,19 @@ class Gateway {
   // Replays the events after seq `from`, then follows the stream live to its end.
   net::awaitable<void> serve_replay(http::Request& req, http::ResponseWriter& w, Exchange& ex,
                                     std::shared_ptr<stream::ReplayStream> s, std::uint64_t from, const char* how);
+  // Resumes a stream this replica does not have, from the shared buffers in Redis
+  // (shared_resume.cpp): the events after `from`, then the rest as Redis gets it; a stream whose
+  // replica died is taken over and continued here.
+  net::awaitable<void> resume_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string id,
+                                     std::uint64_t from, std::string last);
+  // Continues a stream whose producing replica died; false when another replica claimed it first.
+  net::awaitable<bool> take_over(http::Request& req, http::ResponseWriter& w, Exchange& ex, const std::string& id,
+                                 std::uint64_t& from);
+  // The head of a replayed stream's response.
+  static std::string replay_fields(const http::Request& req, const std::string& id, const char* how,
+                                   const std::string& upstream_request_id, bool openai);
+  // From now on, a client that leaves cancels the exchange, or detaches a committed resumable stream.
+  void watch_client(http::ResponseWriter& w, Exchange& ex);
   // The client of a committed resumable stream left: the upstream goes on into the buffer until
   // the stream ends or nobody resumed it for the grace period.
   void detach(Exchange& ex, GraceWatch& watch);
@@ -160,7 +175,8 @@ class Gateway {
   std::string admin_key_;
   std::unique_ptr<net::thread_pool> admin_pool_;
   config::StreamsConfig streams_;
-  std::unique_ptr<stream::ReplayStore> replay_;  // null when streams.resume is off  // one thread for the admin API's store work
+  std::unique_ptr<stream::ReplayStore> replay_;  // null when streams.resume is off
+  std::unique_ptr<SharedStreams> shared_streams_;  // streams.engine: redis; after replay_, which it observes
 };
 
 // An error response in the dialect of `path`, with the request id in a header and the body.

@@ -109,18 +109,8 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
 
   // A client that leaves cancels the upstream exchange at once, not at the next write.
   ureq.live = &ex.connecting;
-  w.watch_client([this, &ex, &w] {
-    ex.client_gone = true;
-    w.mark_client_gone();
-    if (ex.replay && ex.committed && ex.grace_watch) {
-      // Mid-stream: the upstream goes on into the replay buffer for a resume.
-      detach(ex, *ex.grace_watch);
-      return;
-    }
-    if (ex.current) ex.current->cancel();
-    if (ex.connecting) ex.connecting->close();
-    if (ex.retry_wait) ex.retry_wait->cancel();
-  });
+  ex.upstream_request = &ureq;
+  watch_client(w, ex);
   struct Unwatch {
     http::ResponseWriter& w;
     ~Unwatch() { w.unwatch(); }
@@ -172,6 +162,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
       ex.recovery = ex.stream && !provider.speaks_openai() && ex.route_recover.value_or(streams_.recovery) &&
                     takes_prefill(sent_model);
     }
+    ex.hop_provider = provider.name();
     provider.budget().on_request();
     upstream::Deployment* failed = nullptr;  // a retry prefers another deployment
     for (int attempt = 1;; ++attempt) {

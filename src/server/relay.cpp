@@ -14,6 +14,7 @@
 #include "server/exchange.hpp"
 #include "http/wire.hpp"
 #include "server/headers.hpp"
+#include "server/shared_streams.hpp"
 #include "stream/event_id.hpp"
 #include "stream/sse_parser.hpp"
 
@@ -200,6 +201,17 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   if (!ex.replay && replay_ && resumable(req, ex)) {
     ex.replay = replay_->create(ex.owner, ex.openai_client.has_value());
     ex.charge.stream_id = ex.replay->id();
+    if (shared_streams_ && ex.recovery && ex.upstream_request) {
+      // Another replica may have to continue this stream: what it would ask upstream, without
+      // credentials (it adds its own, or the resuming client's).
+      SharedStreams::Recipe r;
+      r.provider = ex.hop_provider;
+      r.target = ex.upstream_request->target;
+      r.body = ex.upstream_request->body;
+      render_upstream_request_headers(req.msg.base(), {}, r.headers, true);
+      r.price_model = ex.charge.price_model;
+      shared_streams_->set_recipe(ex.replay->id(), r);
+    }
   }
   if (ex.replay) {
     grace.emplace(co_await net::this_coro::executor);

@@ -117,6 +117,12 @@ net::awaitable<void> Gateway::resume(http::Request& req, http::ResponseWriter& w
     co_return;
   }
   const std::string id(path_id.empty() ? at->stream : path_id);
+  if (shared_streams_ && !replay_->find(id)) {
+    // Another replica's stream: from the shared buffers.
+    co_await resume_shared(req, w, ex, id, at ? at->seq : 0, std::string(last));
+    log(req, w, ex);
+    co_return;
+  }
   std::shared_ptr<stream::ReplayStream> s;
   if (auto e = find_resumable(req, ex, id, s)) {
     co_await reply_error(req, w, ex, *e);
@@ -174,14 +180,7 @@ net::awaitable<void> Gateway::serve_replay(http::Request& req, http::ResponseWri
     signal->cancel();
   });
 
-  std::string fields;
-  http::append_field(fields, "content-type", "text/event-stream; charset=utf-8");
-  http::append_field(fields, "cache-control", "no-cache");
-  http::append_field(fields, "x-sluice-request-id", req.request_id);
-  http::append_field(fields, "x-sluice-stream-id", s->id());
-  http::append_field(fields, "x-sluice-replayed", how);
-  if (auto rid = s->upstream_request_id(); !rid.empty()) http::append_field(fields, "request-id", rid);
-  if (s->openai()) http::append_field(fields, "x-request-id", req.request_id);
+  const std::string fields = replay_fields(req, s->id(), how, s->upstream_request_id(), s->openai());
   if (!co_await w.start_raw(200, "", fields, std::nullopt)) co_return;
 
   std::uint64_t next = from;
@@ -209,6 +208,34 @@ net::awaitable<void> Gateway::serve_replay(http::Request& req, http::ResponseWri
     if (ex.client_gone) co_return;
     (void)ec;
   }
+}
+
+std::string Gateway::replay_fields(const http::Request& req, const std::string& id, const char* how,
+                                   const std::string& upstream_request_id, bool openai) {
+  std::string fields;
+  http::append_field(fields, "content-type", "text/event-stream; charset=utf-8");
+  http::append_field(fields, "cache-control", "no-cache");
+  http::append_field(fields, "x-sluice-request-id", req.request_id);
+  http::append_field(fields, "x-sluice-stream-id", id);
+  http::append_field(fields, "x-sluice-replayed", how);
+  if (!upstream_request_id.empty()) http::append_field(fields, "request-id", upstream_request_id);
+  if (openai) http::append_field(fields, "x-request-id", req.request_id);
+  return fields;
+}
+
+void Gateway::watch_client(http::ResponseWriter& w, Exchange& ex) {
+  w.watch_client([this, &ex, &w] {
+    ex.client_gone = true;
+    w.mark_client_gone();
+    if (ex.replay && ex.committed && ex.grace_watch) {
+      // Mid-stream: the upstream goes on into the replay buffer for a resume.
+      detach(ex, *ex.grace_watch);
+      return;
+    }
+    if (ex.current) ex.current->cancel();
+    if (ex.connecting) ex.connecting->close();
+    if (ex.retry_wait) ex.retry_wait->cancel();
+  });
 }
 
 void Gateway::detach(Exchange& ex, GraceWatch& watch) {

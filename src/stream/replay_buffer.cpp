@@ -14,17 +14,20 @@ ReplayStream::ReplayStream(ReplayStore& store, std::string id, std::string owner
 
 void ReplayStream::append(std::string_view event) {
   std::size_t added = 0;
+  std::uint64_t seq = 0;
   {
     std::lock_guard lock(mu_);
     if (evicted_ || state_ != StreamState::Running) return;
     bytes_.append(event);
     ends_.push_back(bytes_.size());
+    seq = ends_.size();
     // Sizes, not capacities: what the cap bounds is the data kept, and it is cheap to keep exact.
     std::size_t now = bytes_.size() + ends_.size() * sizeof(std::size_t);
     added = now - charged_;
     charged_ = now;
     wake_locked();
   }
+  if (store_.observer_) store_.observer_->on_append(*this, seq, event);
   store_.charge(added);
 }
 
@@ -41,10 +44,12 @@ void ReplayStream::end(StreamState how) {
     ended_at_ = ReplayClock::now();
     wake_locked();
   }
+  if (store_.observer_) store_.observer_->on_end(*this, how);
   store_.on_end(shared_from_this());
 }
 
 void ReplayStream::set_meta(std::string model, std::string upstream_request_id) {
+  if (store_.observer_) store_.observer_->on_meta(*this, model, upstream_request_id);
   std::lock_guard lock(mu_);
   model_ = std::move(model);
   upstream_request_id_ = std::move(upstream_request_id);
@@ -112,6 +117,11 @@ void ReplayStream::delivered_whole() {
   if (!fingerprint.empty()) store_.forget_abandoned(owner_, fingerprint);
 }
 
+void ReplayStream::attended_elsewhere() {
+  std::lock_guard lock(mu_);
+  unattended_since_ = ReplayClock::now();
+}
+
 bool ReplayStream::unattended(ReplayClock::time_point& since) const {
   std::lock_guard lock(mu_);
   if (!readers_.empty() || client_present_) return false;
@@ -169,6 +179,27 @@ std::shared_ptr<ReplayStream> ReplayStore::create(std::string owner, bool openai
       return !live || live->state() != StreamState::Running || live->evicted();
     });
   }
+  if (observer_) observer_->on_create(*s);
+  return s;
+}
+
+std::shared_ptr<ReplayStream> ReplayStore::adopt(std::string id, std::string owner, bool openai, std::string events,
+                                                 std::vector<std::size_t> ends) {
+  std::shared_ptr<ReplayStream> s(new ReplayStream(*this, std::move(id), std::move(owner), openai));
+  std::size_t charged = 0;
+  {
+    std::lock_guard slock(s->mu_);
+    s->bytes_ = std::move(events);
+    s->ends_ = std::move(ends);
+    charged = s->charged_ = s->bytes_.size() + s->ends_.size() * sizeof(std::size_t);
+  }
+  {
+    std::lock_guard lock(mu_);
+    expire_locked(ReplayClock::now());
+    if (!by_id_.emplace(s->id(), s).second) return nullptr;
+    created_.push_back(s);
+  }
+  charge(charged);
   return s;
 }
 
@@ -253,6 +284,7 @@ void ReplayStore::on_end(const std::shared_ptr<ReplayStream>& s) {
 void ReplayStore::drop_locked(ReplayStream& s) {
   bytes_.fetch_sub(s.discharge(), std::memory_order_relaxed);
   by_id_.erase(s.id());
+  if (observer_) observer_->on_drop(s.id());
 }
 
 void ReplayStore::expire_locked(ReplayClock::time_point now) {
@@ -294,6 +326,7 @@ void ReplayStore::evict_until_under_cap() {
     bytes_.fetch_sub(freed, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
     by_id_.erase(s.id());
+    if (observer_) observer_->on_drop(s.id());
   };
   // The streams that ended longest ago first; then running ones, oldest first (their clients
   // keep getting events live; only a later resume is lost).

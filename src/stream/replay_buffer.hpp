@@ -38,6 +38,22 @@ struct ReplaySettings {
 enum class StreamState { Running, Completed, Failed };
 
 class ReplayStore;
+class ReplayStream;
+
+// Told of every change to the store's streams, on the thread that made it, sometimes with the
+// store's lock held: it must only take note (queue the change), never call back into the store.
+// The shared replay buffers (server/shared_streams.hpp) mirror the streams to Redis through it.
+class ReplayObserver {
+ public:
+  virtual ~ReplayObserver() = default;
+  virtual void on_create(const ReplayStream& s) = 0;
+  // Event `seq` (1-based) was appended.
+  virtual void on_append(const ReplayStream& s, std::uint64_t seq, std::string_view event) = 0;
+  virtual void on_meta(const ReplayStream& s, const std::string& model, const std::string& upstream_request_id) = 0;
+  virtual void on_end(const ReplayStream& s, StreamState how) = 0;
+  // The stream left the store (expired or evicted).
+  virtual void on_drop(const std::string& id) = 0;
+};
 
 class ReplayStream : public std::enable_shared_from_this<ReplayStream> {
  public:
@@ -85,6 +101,8 @@ class ReplayStream : public std::enable_shared_from_this<ReplayStream> {
   // A reader delivered the stream to the end from its start: an identical request is now a
   // deliberate repeat and must get a fresh answer.
   void delivered_whole();
+  // A reader on another replica follows the stream (through Redis): it is attended as of now.
+  void attended_elsewhere();
   // Whether nobody watches the stream (no reader, and its client gone) and since when.
   bool unattended(ReplayClock::time_point& since) const;
 
@@ -134,6 +152,13 @@ class ReplayStore {
 
   // A new running stream with a fresh id.
   std::shared_ptr<ReplayStream> create(std::string owner, bool openai);
+  // A running stream that another replica started (server/shared_streams.hpp): `id`, with the
+  // events it had (`ends` as in ReplayStream), taken over to be continued here. The observer is
+  // not told of those events, only of the ones appended from now on. Null if `id` is here already.
+  std::shared_ptr<ReplayStream> adopt(std::string id, std::string owner, bool openai, std::string events,
+                                      std::vector<std::size_t> ends);
+  // Set once, before the first stream is created; must outlive the store.
+  void set_observer(ReplayObserver* o) { observer_ = o; }
   // The stream with this id, unless unknown, expired or evicted.
   std::shared_ptr<ReplayStream> find(std::string_view id);
   // Whether `owner` has abandoned streams at all: checked before paying for a fingerprint.
@@ -162,6 +187,7 @@ class ReplayStore {
   void evict_until_under_cap();
 
   const ReplaySettings settings_;
+  ReplayObserver* observer_ = nullptr;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<ReplayStream>, TransparentHash, std::equal_to<>> by_id_;
   // Both queues are cleaned lazily from the front, so every stream is pushed and popped once.

@@ -669,3 +669,32 @@ export function stripEventIds(text, { first = 1 } = {}) {
     return '';
   });
 }
+
+// The client's view of a stream, checked for shape: one message_start, blocks opened and closed
+// in order with consecutive indexes, and their text.
+export function accumulate(events) {
+  const starts = events.filter((e) => e.event === 'message_start');
+  assert.equal(starts.length, 1, 'one message_start');
+  const blocks = [];
+  let open = -1;
+  let usage = JSON.parse(starts[0].data).message.usage;
+  for (const e of events) {
+    if (e.event === 'ping' || e.event === 'message_start') continue;
+    const d = JSON.parse(e.data);
+    if (e.event === 'content_block_start') {
+      assert.equal(open, -1, 'no block is open when one starts');
+      assert.equal(d.index, blocks.length, 'indexes count up from 0');
+      blocks.push({ ...d.content_block, text: d.content_block.text ?? '' });
+      open = d.index;
+    } else if (e.event === 'content_block_delta') {
+      assert.equal(d.index, open, 'a delta goes to the open block');
+      if (d.delta.type === 'text_delta') blocks[open].text += d.delta.text;
+    } else if (e.event === 'content_block_stop') {
+      assert.equal(d.index, open);
+      open = -1;
+    } else if (e.event === 'message_delta') {
+      usage = { ...usage, ...d.usage };
+    }
+  }
+  return { blocks, usage, text: blocks.filter((b) => b.type === 'text').map((b) => b.text).join('') };
+}

@@ -7,7 +7,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { startMock } from '../support/harness.mjs';
-import { API_HEADERS, messagesBody, request, mockRequestsWith, waitFor } from './helpers.mjs';
+import { API_HEADERS, messagesBody, request, mockRequestsWith, waitFor, accumulate } from './helpers.mjs';
 import { startUsageGateway, join, SONNET } from './usage_helpers.mjs';
 
 let mock;
@@ -40,35 +40,6 @@ function streamRequest(tag, { fault, times = 1, model = SONNET, extra = {}, body
   const headers = { ...API_HEADERS, 'x-test-marker': tag, ...extra };
   if (fault) Object.assign(headers, { 'x-mock-fault': fault, 'x-mock-fail-times': String(times), 'x-mock-fault-key': tag });
   return { method: 'POST', path: '/v1/messages', headers, body: messagesBody(PROMPT, { stream: true, model, max_tokens: 300, ...body }) };
-}
-
-// The client's view of a stream, checked for shape: one message_start, blocks opened and closed
-// in order with consecutive indexes, and their text.
-function accumulate(events) {
-  const starts = events.filter((e) => e.event === 'message_start');
-  assert.equal(starts.length, 1, 'one message_start');
-  const blocks = [];
-  let open = -1;
-  let usage = JSON.parse(starts[0].data).message.usage;
-  for (const e of events) {
-    if (e.event === 'ping' || e.event === 'message_start') continue;
-    const d = JSON.parse(e.data);
-    if (e.event === 'content_block_start') {
-      assert.equal(open, -1, 'no block is open when one starts');
-      assert.equal(d.index, blocks.length, 'indexes count up from 0');
-      blocks.push({ ...d.content_block, text: d.content_block.text ?? '' });
-      open = d.index;
-    } else if (e.event === 'content_block_delta') {
-      assert.equal(d.index, open, 'a delta goes to the open block');
-      if (d.delta.type === 'text_delta') blocks[open].text += d.delta.text;
-    } else if (e.event === 'content_block_stop') {
-      assert.equal(d.index, open);
-      open = -1;
-    } else if (e.event === 'message_delta') {
-      usage = { ...usage, ...d.usage };
-    }
-  }
-  return { blocks, usage, text: blocks.filter((b) => b.type === 'text').map((b) => b.text).join('') };
 }
 
 function ledgerRow(g, requestId) {

@@ -4,8 +4,7 @@
 // in-process limits: the test shows both); every request is counted once in PostgreSQL; a key
 // created or revoked anywhere is seen by every replica within seconds; an unreachable Redis
 // gets the configured policy.
-// Not here yet: a stream killed on one replica and resumed through another — it needs replay
-// buffers in Redis; docs/deployment.md says where they plug in.
+// Streams resumed through another replica, and a replica killed mid-stream: shared_streams.test.mjs.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMock } from '../support/harness.mjs';

@@ -93,6 +93,9 @@ TEST(Config, ScaleOutMistakesAreClearErrorsAtStartUp) {
   fails_with("limits: {engine: memcached}\n", "expected local or redis");
   fails_with("limits: {engine: redis, on_redis_error: maybe}\nredis: {url: 'redis://h'}\n", "open or closed");
   fails_with("limits: {engine: redis}\nredis: {url: 'rediss://h:1'}\n", "redis.url");
+  fails_with("streams: {engine: redis}\n", "streams.engine: redis needs redis.url");
+  fails_with("streams: {engine: disk}\n", "expected local or redis");
+  fails_with("streams: {engine: redis, resume: false}\nredis: {url: 'redis://h'}\n", "streams.resume: false");
   fails_with("limits: {engine: redis}\nredis: {url: 'redis://h', timeout_ms: 0}\n", "timeout_ms");
   fails_with("redis: {ulr: x}\n", "unknown key 'ulr'");
   fails_with("ledger: {max_queue: 0}\n", "max_queue");

@@ -97,6 +97,63 @@ TEST(ReplayStore, EndedStreamsExpireAfterTheTtl) {
   EXPECT_EQ(store.bytes(), 0u) << "the expired stream's bytes were given back";
 }
 
+// Records what the store tells its observer, as "kind id [seq]" lines.
+class Recorder : public ReplayObserver {
+ public:
+  void on_create(const ReplayStream& s) override { log.push_back("create " + s.id()); }
+  void on_append(const ReplayStream& s, std::uint64_t seq, std::string_view ev) override {
+    log.push_back("append " + s.id() + " " + std::to_string(seq));
+    last_event = std::string(ev);
+  }
+  void on_meta(const ReplayStream& s, const std::string& model, const std::string&) override {
+    log.push_back("meta " + s.id() + " " + model);
+  }
+  void on_end(const ReplayStream& s, StreamState how) override {
+    log.push_back("end " + s.id() + (how == StreamState::Completed ? " completed" : " failed"));
+  }
+  void on_drop(const std::string& id) override { log.push_back("drop " + id); }
+  std::vector<std::string> log;
+  std::string last_event;
+};
+
+TEST(ReplayStore, TheObserverSeesEveryChangeInOrderAndAnAdoptedStreamCarriesOn) {
+  ReplaySettings rs;
+  rs.ttl = std::chrono::milliseconds(20);
+  ReplayStore store(rs);
+  Recorder rec;
+  store.set_observer(&rec);
+  auto s = store.create("o", false);
+  const std::string id = s->id();
+  s->set_meta("claude-x", "req_1");
+  s->append(event(1));
+  s->append(event(2));
+  s->end(StreamState::Completed);
+  s->append(event(3));  // after the end: ignored, and not mirrored
+  EXPECT_EQ(rec.last_event, event(2));
+  std::vector<std::string> want{"create " + id, "meta " + id + " claude-x", "append " + id + " 1",
+                                "append " + id + " 2", "end " + id + " completed"};
+  EXPECT_EQ(rec.log, want);
+
+  // Another replica's stream with two events, taken over: only what follows is mirrored.
+  rec.log.clear();
+  std::string bytes = event(1) + event(2);
+  auto adopted = store.adopt("st_other", "o", false, bytes, {event(1).size(), bytes.size()});
+  ASSERT_TRUE(adopted);
+  EXPECT_FALSE(store.adopt("st_other", "o", false, "", {})) << "an id already here is not adopted twice";
+  EXPECT_EQ(adopted->events(), 2u);
+  EXPECT_EQ(adopted->read(1, 1 << 20).bytes, event(2));
+  adopted->append(event(3));
+  EXPECT_EQ(rec.log, std::vector<std::string>{"append st_other 3"});
+  EXPECT_EQ(store.bytes(), bytes.size() + event(3).size() + 3 * sizeof(std::size_t) +
+                               event(1).size() + event(2).size() + 2 * sizeof(std::size_t));
+
+  // The first stream expires: the observer is told it left.
+  rec.log.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  EXPECT_FALSE(store.find(id));
+  EXPECT_EQ(rec.log, std::vector<std::string>{"drop " + id});
+}
+
 TEST(ReplayStore, TheMemoryCapEvictsEndedStreamsFirstThenTheOldestRunning) {
   ReplaySettings rs;
   rs.memory_cap = 10'000;

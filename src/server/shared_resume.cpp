@@ -1,0 +1,259 @@
+// Resuming a stream another replica produced, from the shared replay buffers in Redis
+// (streams.engine: redis; docs/deployment.md): the events after the client's Last-Event-ID,
+// then the rest as the producing replica mirrors it, polled. When that replica died (its
+// heartbeat key expired), this one claims the stream in Redis and continues it the way upstream
+// recovery continues a broken stream: the text so far as a prefill, the continuation spliced in,
+// its events mirrored under the same stream id. Where a continuation is impossible (recovery off
+// for the route, a tool_use or open thinking block, an OpenAI client's stream) the stream ends
+// with an error event, never as if it were complete.
+#include <openssl/crypto.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "http/wire.hpp"
+#include "providers/anthropic/error_body.hpp"
+#include "server/exchange.hpp"
+#include "server/headers.hpp"
+#include "server/shared_streams.hpp"
+#include "stream/event_id.hpp"
+#include "stream/sse_parser.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+constexpr std::size_t kReadBatch = 256;                      // events per Redis read
+constexpr auto kPollEvery = std::chrono::milliseconds(50);   // following a running stream
+constexpr auto kStalledAfter = std::chrono::seconds(120);    // no event, producer alive: give up
+constexpr std::size_t kWholeStream = 1u << 20;               // events read for a takeover
+
+bool same_hash(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The events of a stream, concatenated, with where each ends (ReplayStore::adopt's shape).
+void join_events(const std::vector<std::string>& events, std::string& bytes, std::vector<std::size_t>& ends) {
+  for (const auto& e : events) {
+    bytes += e;
+    ends.push_back(bytes.size());
+  }
+}
+
+// Feeds the client's events of the attempts so far to the meter and the splicer, as the relay
+// did on the replica that produced them.
+class Replayed : public stream::SseSink {
+ public:
+  Replayed(stages::meter::StreamMeter& meter, StreamSplice& splice) : meter_(meter), splice_(splice) {}
+  void on_event(const stream::SseEvent& ev) override {
+    meter_.on_event(ev.type, ev.data);
+    splice_.observe(ev.type, ev.data);
+  }
+
+ private:
+  stages::meter::StreamMeter& meter_;
+  StreamSplice& splice_;
+};
+
+}  // namespace
+
+net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string id,
+                                            std::uint64_t from, std::string last) {
+  auto v = co_await shared_streams_->read(id, from, kReadBatch, false);
+  if (!v.reachable) {
+    Error e{ErrorKind::Unavailable, "stream " + id + " is not on this replica and the shared replay buffers (Redis) are unreachable",
+            "resume_unreachable"};
+    co_await reply_error(req, w, ex, e);
+    co_return;
+  }
+  if (!v.found) {
+    accounting_->metrics().resumes.inc({"by_id", "unknown"});
+    Error e{ErrorKind::NotFound,
+            "stream " + id + " is unknown or has expired (streams stay resumable for " +
+                std::to_string(replay_->settings().ttl.count() / 1000) + " s after they end)",
+            "resume_unknown"};
+    co_await reply_error(req, w, ex, e);
+    co_return;
+  }
+  if (!same_hash(v.owner_hash, SharedStreams::owner_hash(owner_of(req, ex)))) {
+    accounting_->metrics().resumes.inc({"by_id", "forbidden"});
+    Error e{ErrorKind::Forbidden, "stream " + id + " belongs to another key", "resume_forbidden"};
+    co_await reply_error(req, w, ex, e);
+    co_return;
+  }
+  if (from > v.count && v.state != "running") {
+    Error e{ErrorKind::InvalidRequest,
+            "Last-Event-ID " + last + " is past the stream's last event (" + std::to_string(v.count) + ")", "resume_bad_id"};
+    co_await reply_error(req, w, ex, e);
+    co_return;
+  }
+  accounting_->metrics().resumes.inc({"by_id", "ok"});
+  ex.model = v.model;
+  ex.stream = true;
+  ex.charge.metered = true;  // a row that says the stream was replayed, at no cost (unless taken over)
+  ex.charge.replayed = true;
+  ex.charge.stream_id = id;
+  ex.replay_kind = "resume";
+  ex.upstream_request_id = v.upstream_request_id;
+  watch_client(w, ex);
+  struct Unwatch {
+    http::ResponseWriter& w;
+    ~Unwatch() { w.unwatch(); }
+  } unwatch{w};
+  const std::string fields = replay_fields(req, id, "resume", v.upstream_request_id, v.openai);
+  if (!co_await w.start_raw(200, "", fields, std::nullopt)) co_return;
+
+  net::steady_timer poll{co_await net::this_coro::executor};
+  auto progress = std::chrono::steady_clock::now();
+  for (;;) {
+    if (!v.events.empty()) {
+      std::string out;
+      for (const auto& e : v.events) out += e;
+      from += v.events.size();
+      progress = std::chrono::steady_clock::now();
+      if (!co_await w.write(out)) co_return;
+    }
+    const bool caught_up = from >= v.count;
+    if (caught_up && v.state == "completed") {
+      co_await w.finish();
+      co_return;
+    }
+    if (caught_up && v.state != "running") {
+      // Failed (its error event was the last one), or lost: Redis missed some of its events.
+      ex.error = v.state == "failed" ? "upstream_stream_failed" : "replay_lost";
+      if (v.state != "failed") {
+        std::string event;
+        stream::append_event(event, "error",
+                             providers::anthropic::error_event_data(
+                                 "api_error", "stream " + id + " lost events in the shared replay buffers; send the request again"));
+        if (!co_await w.write(event)) co_return;
+      }
+      co_await w.finish();
+      co_return;
+    }
+    if (caught_up && !v.producer_alive) {
+      // The replica producing it is gone: continue it here (or end it honestly).
+      if (co_await take_over(req, w, ex, id, from)) co_return;
+    } else if (caught_up) {
+      if (std::chrono::steady_clock::now() - progress > kStalledAfter) {
+        ex.error = "replay_stalled";
+        std::string event;
+        stream::append_event(event, "error",
+                             providers::anthropic::error_event_data("api_error", "stream " + id + " stalled on its replica"));
+        if (co_await w.write(event)) co_await w.finish();
+        co_return;
+      }
+      poll.expires_after(kPollEvery);
+      co_await poll.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    if (ex.client_gone) co_return;
+    v = co_await shared_streams_->read(id, from, kReadBatch, false);
+    if (!v.reachable || !v.found) {
+      ex.error = "replay_unreachable";
+      std::string event;
+      stream::append_event(event, "error",
+                           providers::anthropic::error_event_data(
+                               "api_error", "stream " + id + " is no longer in the shared replay buffers: " +
+                                                (v.reachable ? std::string("expired") : v.error)));
+      if (co_await w.write(event)) co_await w.finish();
+      co_return;
+    }
+  }
+}
+
+net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                        const std::string& id, std::uint64_t& from) {
+  if (!co_await shared_streams_->claim(id)) co_return false;  // alive after all, or claimed by another
+  auto v = co_await shared_streams_->read(id, 0, kWholeStream, true);
+  if (!v.found || v.count != v.events.size() || from > v.count) {
+    // Gone, or the client got events Redis never had: nothing consistent to continue from.
+    ex.error = "replay_lost";
+    std::string event;
+    stream::append_event(event, "error",
+                         providers::anthropic::error_event_data(
+                             "api_error", "stream " + id + " lost events with the replica that produced it; send the request again"));
+    if (co_await w.write(event)) co_await w.finish();
+    co_return true;
+  }
+  std::string bytes;
+  std::vector<std::size_t> ends;
+  join_events(v.events, bytes, ends);
+  auto s = replay_->adopt(id, owner_of(req, ex), v.openai, std::move(bytes), std::move(ends));
+  if (!s) co_return false;
+  std::fprintf(stderr, "{\"event\":\"stream_takeover\",\"request_id\":\"%s\",\"stream_id\":\"%s\",\"from_replica\":\"%s\",\"events\":%llu}\n",
+               req.request_id.c_str(), id.c_str(), v.producer.c_str(), static_cast<unsigned long long>(v.count));
+  // This replica produces the stream now: its row bills what each attempt consumed.
+  ex.replay = s;
+  ex.committed = true;
+  ex.charge.replayed = false;
+  ex.replay_kind = "takeover";
+  ex.splice = std::make_unique<StreamSplice>();
+  {
+    Replayed sink{ex.charge.stream, *ex.splice};
+    stream::SseParser parser;
+    for (const auto& e : v.events) parser.feed(e, sink);
+  }
+  // The events the client has not had yet.
+  for (std::size_t i = from; i < v.events.size(); ++i) {
+    if (!co_await w.write(v.events[i])) break;
+  }
+  from = v.count;
+
+  StreamResult broken;
+  broken.committed = true;
+  broken.next_seq = s->events() + 1;
+  broken.failure = Error{ErrorKind::UpstreamFailed, "the replica producing the stream stopped", "replica_lost"};
+  upstream::Provider* provider = v.recipe ? provider_named(v.recipe->provider) : nullptr;
+  upstream::Deployment* d = nullptr;
+  if (provider) {
+    auto pick = provider->pick(nullptr);
+    d = pick.deployment;
+    if (d && pick.probe) {  // half-open: the probe is for a request of its own, not this one
+      d->breaker.release_probe();
+      d = nullptr;
+    }
+  }
+  const char* why = !v.recipe ? "stream recovery is off for its route"
+                    : !provider ? "its provider is not configured on this replica"
+                    : !d ? "its provider is unavailable (circuit breaker open)"
+                    : v.openai ? "an OpenAI client's stream is not continued"
+                    : !takes_prefill(v.recipe->price_model.empty() ? v.model : v.recipe->price_model)
+                        ? "the model takes no prefill"
+                        : ex.splice->blocker();
+  if (why) {
+    broken.failure->message += " and it cannot be continued here: ";
+    broken.failure->message += why;
+    accounting_->metrics().recoveries.inc({"impossible"});
+    co_await end_broken_stream(w, ex, broken);
+    co_return true;
+  }
+  ex.charge.price_model = v.recipe->price_model;
+  ex.recovery = true;
+  ex.provider = d->label;
+  upstream::UpstreamRequest ureq;
+  ureq.method = bhttp::verb::post;
+  ureq.target = v.recipe->target;
+  ureq.body = v.recipe->body;
+  ureq.streaming = true;
+  ureq.live = &ex.connecting;
+  ureq.headers = v.recipe->headers;
+  // Credentials: the provider's key, or in passthrough the resuming client's own (the same
+  // credential that started the stream: its owner hash matched).
+  if (!d->api_key.empty()) {
+    http::append_field(ureq.headers, "x-api-key", d->api_key);
+  } else {
+    for (auto name : {"x-api-key", "authorization"}) {
+      auto value = req.msg[name];
+      if (!value.empty()) http::append_field(ureq.headers, name, {value.data(), value.size()});
+    }
+  }
+  ex.upstream_request = &ureq;
+  if (!ex.upstream_start) ex.upstream_start = http::Clock::now();
+  co_await recover_stream(req, w, ex, ureq, *d, broken);
+  ex.current = nullptr;
+  co_return true;
+}
+
+}  // namespace sluice::server

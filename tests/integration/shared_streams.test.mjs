@@ -1,0 +1,167 @@
+// Replay buffers shared through Redis (issue 10 item 3, docs/deployment.md): three `sluice
+// serve` replicas with streams.engine: redis and one real redis-server. A stream started on one
+// replica is resumed with Last-Event-ID through another, live while it runs; only its owner may;
+// and when the replica producing a stream is killed (SIGKILL) mid-stream, the replica the client
+// comes back to takes the stream over and continues it, so the client gets the unbroken text,
+// with ids that carry on, one more upstream request, and a ledger row for what was consumed.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startMock } from '../support/harness.mjs';
+import { startRedis } from '../support/servers.mjs';
+import {
+  API_HEADERS, Conn, messagesBody, request, mockRequestsWith, waitFor, accumulate, stripEventIds,
+} from './helpers.mjs';
+import { startUsageGateway, join, SONNET } from './usage_helpers.mjs';
+
+const WORDS = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+let mock;
+let redis;
+let replicas = [];
+let seq = 0;
+const marker = () => `shared-${process.pid}-${++seq}`;
+
+// A replica: passthrough keys (the owner is the client's credential), recovery on, streams
+// mirrored to Redis.
+function startReplica() {
+  return startUsageGateway(mock.url, {
+    yaml: {
+      streams: { engine: 'redis', recovery: true },
+      redis: { url: redis.url, timeout_ms: 500 },
+      auth: { mode: 'passthrough' },
+    },
+    provider: { api_key: '', breaker: { consecutive_failures: 1000000, min_requests: 1000000 } },
+  });
+}
+
+before(async () => {
+  [mock, redis] = await Promise.all([startMock(), startRedis()]);
+  replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
+});
+
+after(async () => {
+  await Promise.all(replicas.map((r) => r.stop()));
+  await Promise.all([mock?.stop(), redis?.stop()]);
+});
+
+function streamRequest(tag, { tps = 40, key = API_HEADERS['x-api-key'] } = {}) {
+  return {
+    method: 'POST',
+    path: '/v1/messages',
+    headers: { ...API_HEADERS, 'x-api-key': key, 'x-test-marker': tag, 'x-mock-reply': WORDS, 'x-mock-tokens-per-second': String(tps) },
+    body: messagesBody(`shared stream ${tag}`, { stream: true, model: SONNET, max_tokens: 400 }),
+  };
+}
+
+// Opens a stream on `port` and drops the connection after `k` events; returns the head and events.
+async function openAndDrop(port, opts, k) {
+  const conn = await Conn.open(port);
+  await conn.send(opts);
+  const got = [];
+  const head = await conn.readResponse({
+    timeoutMs: 15000,
+    onEvent: (ev) => {
+      if (got.length < k) got.push(ev);
+      if (got.length === k) conn.sock.destroy();
+    },
+  });
+  return { head, events: got };
+}
+
+const idOf = (ev) => /^id: (\S+)$/m.exec(ev.raw)?.[1];
+const seqOf = (ev) => Number(idOf(ev).split(':')[1]);
+
+function resumeThrough(port, streamId, lastId, key = API_HEADERS['x-api-key']) {
+  return request(port, {
+    method: 'GET', path: `/v1/streams/${streamId}`, headers: { 'x-api-key': key, 'last-event-id': lastId },
+  }, { timeoutMs: 20000 });
+}
+
+async function redisCount(id) {
+  const reply = await redis.command('LLEN', `sluice:rs:${id}:ev`);
+  return Number(/^:(\d+)/.exec(reply)?.[1] ?? 0);
+}
+
+describe('a stream resumed through another replica', () => {
+  test('while it runs: the events after Last-Event-ID, then live to message_stop; no new upstream request', async () => {
+    const [a, b, c] = replicas;
+    const reference = accumulate((await request(a.port, streamRequest(marker(), { tps: 0 }))).events);
+    const tag = marker();
+    const { head, events } = await openAndDrop(a.port, streamRequest(tag), 6);
+    const sid = head.headers['x-sluice-stream-id'];
+    assert.match(sid, /^st_/);
+    const res = await resumeThrough(b.port, sid, idOf(events.at(-1)));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers['x-sluice-replayed'], 'resume');
+    assert.equal(seqOf(res.events[0]), 7, 'the first event after Last-Event-ID');
+    assert.equal(res.events.at(-1).event, 'message_stop');
+    const all = [...events, ...res.events];
+    stripEventIds(all.map((e) => e.raw).join(''));
+    assert.equal(accumulate(all).text, reference.text);
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1, 'one upstream request');
+
+    // Ended now, still within the TTL: a third replica replays the rest too.
+    const again = await resumeThrough(c.port, sid, idOf(events.at(-1)));
+    assert.deepEqual(again.events.map((e) => e.raw), res.events.map((e) => e.raw));
+  });
+
+  test('only the credential that started it may resume it; an unknown stream is 404 on every replica', async () => {
+    const [a, b] = replicas;
+    const { head, events } = await openAndDrop(a.port, streamRequest(marker(), { tps: 0 }), 3);
+    const sid = head.headers['x-sluice-stream-id'];
+    const other = await resumeThrough(b.port, sid, idOf(events.at(-1)), 'sk-ant-someone-else');
+    assert.equal(other.status, 403, other.text);
+    assert.equal(JSON.parse(other.text).error.type, 'permission_error');
+    const unknown = await resumeThrough(b.port, 'st_0000000000000000000000', 'st_0000000000000000000000:1');
+    assert.equal(unknown.status, 404);
+    assert.equal(JSON.parse(unknown.text).error.type, 'not_found_error');
+  });
+});
+
+describe('a replica killed mid-stream', () => {
+  test('the replica the client comes back to takes the stream over and continues it: the unbroken text, ids carrying on', async () => {
+    const [a, b] = replicas;
+    const reference = accumulate((await request(b.port, streamRequest(marker(), { tps: 0 }))).events);
+    const tag = marker();
+    const { head, events } = await openAndDrop(a.port, streamRequest(tag, { tps: 25 }), 10);
+    const sid = head.headers['x-sluice-stream-id'];
+    // The mirror runs a moment behind the client; the kill comes once Redis has what it got.
+    assert.ok(await waitFor(async () => (await redisCount(sid)) >= 10, 3000, 10), 'Redis has the events the client got');
+    await a.stop('SIGKILL');
+    replicas[0] = await startReplica(); // the cluster keeps three (after() stops this one)
+
+    const t0 = Date.now();
+    const res = await resumeThrough(b.port, sid, idOf(events.at(-1)));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.events.at(-1).event, 'message_stop', res.text.slice(-400));
+    assert.ok(!res.events.some((e) => e.event === 'error'), res.text.slice(-400));
+    const ids = res.events.map(seqOf);
+    assert.equal(ids[0], 11);
+    ids.forEach((n, i) => assert.equal(n, 11 + i, 'ids carry on by one'));
+    const all = [...events, ...res.events];
+    assert.equal(accumulate(all).text, reference.text, 'the text of the unbroken stream');
+    console.log(`taken over and finished ${Date.now() - t0} ms after the resume (the dead replica's heartbeat lasts 3 s)`);
+
+    const upstream = await mockRequestsWith(mock, 'x-test-marker', tag);
+    assert.equal(upstream.length, 2, 'the original request and one continuation');
+    const prefill = upstream[1].body.messages.at(-1);
+    assert.equal(prefill.role, 'assistant');
+    assert.ok(reference.text.startsWith(prefill.content.trimEnd()), prefill.content);
+
+    // The row of the replica that continued it bills both attempts (the dead one wrote none).
+    const row = await waitFor(() => {
+      const q = spawnSync('sqlite3', ['-json', join(b.dataDir, 'sluice.db'),
+        `SELECT stream_id, replayed, recoveries, input_tokens, output_tokens, estimated FROM requests WHERE stream_id = '${sid}' AND replayed = 0`],
+      { encoding: 'utf8' });
+      return q.stdout.trim() ? JSON.parse(q.stdout)[0] : null;
+    }, 5000);
+    assert.ok(row, 'a ledger row for the continued stream');
+    assert.equal(row.recoveries, 1);
+    assert.ok(row.input_tokens > 0 && row.output_tokens > 0, JSON.stringify(row));
+    assert.equal(row.estimated, 1, 'the killed attempt never reported its output');
+
+    // Taken over, the stream is resumable through any replica, to the end.
+    const later = await resumeThrough(replicas[2].port, sid, idOf(events.at(-1)));
+    assert.deepEqual(later.events.map((e) => e.raw), res.events.map((e) => e.raw));
+  });
+});
