@@ -165,3 +165,54 @@ describe('a replica killed mid-stream', () => {
     assert.deepEqual(later.events.map((e) => e.raw), res.events.map((e) => e.raw));
   });
 });
+
+describe('a replica killed mid-stream, recovery off', () => {
+  test('the resumed stream ends with an error event after the events Redis has, never as if complete', async () => {
+    const plain = () => startUsageGateway(mock.url, {
+      yaml: { streams: { engine: 'redis' }, redis: { url: redis.url, timeout_ms: 500 }, auth: { mode: 'passthrough' } },
+      provider: { api_key: '' },
+    });
+    const [a, b] = await Promise.all([plain(), plain()]);
+    try {
+      const tag = marker();
+      const { head, events } = await openAndDrop(a.port, streamRequest(tag, { tps: 25 }), 8);
+      const sid = head.headers['x-sluice-stream-id'];
+      assert.ok(await waitFor(async () => (await redisCount(sid)) >= 8, 3000, 10));
+      await a.stop('SIGKILL');
+      const res = await resumeThrough(b.port, sid, idOf(events.at(-1)));
+      assert.equal(res.status, 200);
+      const last = res.events.at(-1);
+      assert.equal(last.event, 'error', res.text.slice(-300));
+      assert.match(JSON.parse(last.data).error.message, /replica producing the stream stopped.*recovery is off/);
+      assert.ok(!res.events.some((e) => e.event === 'message_stop'));
+      assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1, 'nothing asked upstream again');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+describe('Redis unreachable', () => {
+  test('streams go on and stay resumable on their own replica; another replica\'s stream is a clear 503', async () => {
+    const { freePort } = await import('../support/servers.mjs');
+    const deadPort = await freePort(); // nothing listens there
+    const lonely = await startUsageGateway(mock.url, {
+      yaml: { streams: { engine: 'redis' }, redis: { url: `redis://127.0.0.1:${deadPort}/0`, timeout_ms: 200 }, auth: { mode: 'passthrough' } },
+      provider: { api_key: '' },
+    });
+    try {
+      const { head, events } = await openAndDrop(lonely.port, streamRequest(marker(), { tps: 0 }), 4);
+      const sid = head.headers['x-sluice-stream-id'];
+      const local = await resumeThrough(lonely.port, sid, idOf(events.at(-1)));
+      assert.equal(local.status, 200);
+      assert.equal(local.events.at(-1).event, 'message_stop');
+      const foreign = await resumeThrough(lonely.port, 'st_1111111111111111111111', 'st_1111111111111111111111:2');
+      assert.equal(foreign.status, 503, foreign.text);
+      assert.match(JSON.parse(foreign.text).error.message, /shared replay buffers \(Redis\) are unreachable/);
+      const metrics = await (await fetch(`${lonely.url}/metrics`)).text();
+      assert.match(metrics, /^sluice_replay_redis_up 0$/m);
+    } finally {
+      await lonely.stop();
+    }
+  });
+});
