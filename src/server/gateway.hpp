@@ -142,7 +142,7 @@ class Gateway {
                                      std::uint64_t from, std::string last);
   // Continues a stream whose producing replica died; false when another replica claimed it first.
   net::awaitable<bool> take_over(http::Request& req, http::ResponseWriter& w, Exchange& ex, const std::string& id,
-                                 std::uint64_t& from);
+                                 bool openai, std::uint64_t& from);
   // The head of a replayed stream's response.
   static std::string replay_fields(const http::Request& req, const std::string& id, const char* how,
                                    const std::string& upstream_request_id, bool openai);
@@ -182,6 +182,9 @@ class Gateway {
 // An error response in the dialect of `path`, with the request id in a header and the body.
 bhttp::response<bhttp::string_body> error_response(std::string_view path, const Error& e,
                                                    const std::string& request_id);
+// The event that ends a replayed stream sluice cannot carry on, in the stream's dialect: an
+// Anthropic `error` event (api_error), or an OpenAI error chunk.
+std::string replay_error_event(bool openai, std::string_view message);
 // The reply to a request the HTTP layer refused before routing (an http::Rejector without
 // logging; Gateway::reject adds the access-log line).
 bhttp::response<bhttp::string_body> rejection_response(const http::Rejection& r);

@@ -31,18 +31,14 @@ bool same_owner(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// The event that ends a replay whose buffer was evicted under it, in the stream's dialect.
-std::string evicted_event(const stream::ReplayStream& s) {
-  const std::string message = "stream " + s.id() + " was evicted from the replay buffer (memory cap); send the request again";
-  if (s.openai()) {
-    return "data: " + providers::openai::error_body(message, "server_error", {}, {}) + "\n\n";
-  }
+}  // namespace
+
+std::string replay_error_event(bool openai, std::string_view message) {
+  if (openai) return "data: " + providers::openai::error_body(message, "server_error", {}, {}) + "\n\n";
   std::string out;
   stream::append_event(out, "error", providers::anthropic::error_event_data("api_error", message));
   return out;
 }
-
-}  // namespace
 
 std::string Gateway::request_fingerprint(const http::Request& req, std::string_view body) {
   // The body and what else changes the answer: the path, the API version and every beta line.
@@ -193,7 +189,9 @@ net::awaitable<void> Gateway::serve_replay(http::Request& req, http::ResponseWri
     }
     if (chunk.evicted) {
       ex.error = "replay_evicted";
-      if (co_await w.write(evicted_event(*s))) co_await w.finish();
+      const std::string event = replay_error_event(
+          s->openai(), "stream " + s->id() + " was evicted from the replay buffer (memory cap); send the request again");
+      if (co_await w.write(event)) co_await w.finish();
       co_return;
     }
     if (chunk.state != stream::StreamState::Running) {

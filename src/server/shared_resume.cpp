@@ -14,7 +14,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "http/wire.hpp"
-#include "providers/anthropic/error_body.hpp"
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
 #include "server/shared_streams.hpp"
@@ -57,6 +56,12 @@ class Replayed : public stream::SseSink {
   StreamSplice& splice_;
 };
 
+// Ends a replayed stream with an error event saying `message`, in the stream's dialect.
+net::awaitable<void> end_with_error(http::ResponseWriter& w, bool openai, std::string message) {
+  const std::string event = replay_error_event(openai, message);
+  if (co_await w.write(event)) co_await w.finish();
+}
+
 }  // namespace
 
 net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string id,
@@ -90,6 +95,7 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     co_return;
   }
   accounting_->metrics().resumes.inc({"by_id", "ok"});
+  const bool openai = v.openai;
   ex.model = v.model;
   ex.stream = true;
   ex.charge.metered = true;  // a row that says the stream was replayed, at no cost (unless taken over)
@@ -122,27 +128,24 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     }
     if (caught_up && v.state != "running") {
       // Failed (its error event was the last one), or lost: Redis missed some of its events.
-      ex.error = v.state == "failed" ? "upstream_stream_failed" : "replay_lost";
-      if (v.state != "failed") {
-        std::string event;
-        stream::append_event(event, "error",
-                             providers::anthropic::error_event_data(
-                                 "api_error", "stream " + id + " lost events in the shared replay buffers; send the request again"));
-        if (!co_await w.write(event)) co_return;
+      if (v.state == "failed") {
+        ex.error = "upstream_stream_failed";
+        co_await w.finish();
+        co_return;
       }
-      co_await w.finish();
+      ex.error = "replay_lost";
+      std::string message = "stream " + id + " lost events in the shared replay buffers; send the request again";
+      co_await end_with_error(w, openai, std::move(message));
       co_return;
     }
     if (caught_up && !v.producer_alive) {
       // The replica producing it is gone: continue it here (or end it honestly).
-      if (co_await take_over(req, w, ex, id, from)) co_return;
+      if (co_await take_over(req, w, ex, id, openai, from)) co_return;
     } else if (caught_up) {
       if (std::chrono::steady_clock::now() - progress > kStalledAfter) {
         ex.error = "replay_stalled";
-        std::string event;
-        stream::append_event(event, "error",
-                             providers::anthropic::error_event_data("api_error", "stream " + id + " stalled on its replica"));
-        if (co_await w.write(event)) co_await w.finish();
+        std::string message = "stream " + id + " stalled on its replica";
+        co_await end_with_error(w, openai, std::move(message));
         co_return;
       }
       poll.expires_after(kPollEvery);
@@ -152,36 +155,36 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     v = co_await shared_streams_->read(id, from, kReadBatch, false);
     if (!v.reachable || !v.found) {
       ex.error = "replay_unreachable";
-      std::string event;
-      stream::append_event(event, "error",
-                           providers::anthropic::error_event_data(
-                               "api_error", "stream " + id + " is no longer in the shared replay buffers: " +
-                                                (v.reachable ? std::string("expired") : v.error)));
-      if (co_await w.write(event)) co_await w.finish();
+      std::string message = "stream " + id + " is no longer in the shared replay buffers: " +
+                            (v.reachable ? std::string("expired") : v.error);
+      co_await end_with_error(w, openai, std::move(message));
       co_return;
     }
   }
 }
 
 net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter& w, Exchange& ex,
-                                        const std::string& id, std::uint64_t& from) {
+                                        const std::string& id, bool openai, std::uint64_t& from) {
   if (!co_await shared_streams_->claim(id)) co_return false;  // alive after all, or claimed by another
   auto v = co_await shared_streams_->read(id, 0, kWholeStream, true);
   if (!v.found || v.count != v.events.size() || from > v.count) {
     // Gone, or the client got events Redis never had: nothing consistent to continue from.
     ex.error = "replay_lost";
-    std::string event;
-    stream::append_event(event, "error",
-                         providers::anthropic::error_event_data(
-                             "api_error", "stream " + id + " lost events with the replica that produced it; send the request again"));
-    if (co_await w.write(event)) co_await w.finish();
+    std::string message = "stream " + id + " lost events with the replica that produced it; send the request again";
+    co_await end_with_error(w, openai, std::move(message));
     co_return true;
   }
   std::string bytes;
   std::vector<std::size_t> ends;
   join_events(v.events, bytes, ends);
   auto s = replay_->adopt(id, owner_of(req, ex), v.openai, std::move(bytes), std::move(ends));
-  if (!s) co_return false;
+  if (!s) {
+    // The id is still held here (evicted or expired, not yet swept): nothing to continue into.
+    ex.error = "replay_lost";
+    std::string message = "stream " + id + " cannot be continued here; send the request again";
+    co_await end_with_error(w, openai, std::move(message));
+    co_return true;
+  }
   std::fprintf(stderr, "{\"event\":\"stream_takeover\",\"request_id\":\"%s\",\"stream_id\":\"%s\",\"from_replica\":\"%s\",\"events\":%llu}\n",
                req.request_id.c_str(), id.c_str(), v.producer.c_str(), static_cast<unsigned long long>(v.count));
   // This replica produces the stream now: its row bills what each attempt consumed.
