@@ -260,8 +260,13 @@ bhttp::response<bhttp::string_body> Gateway::reject(const http::Rejection& r) {
 }
 
 void Gateway::log(const http::Request& req, const http::ResponseWriter& w, Exchange& ex) {
-  // A stream that never got going (every attempt failed before its commit point) ends here.
-  if (ex.replay) ex.replay->end(stream::StreamState::Failed);
+  // A stream still running here never got its end: every attempt failed before the commit
+  // point, or the client left and the upstream was cancelled. Whoever resumes it must see an
+  // error, never a stream that merely stops.
+  if (ex.replay && ex.replay->state() == stream::StreamState::Running) {
+    const std::string why = ex.error.empty() ? std::string("cancelled") : ex.error;
+    seal_broken_replay(ex, Error{ErrorKind::UpstreamFailed, "the stream ended early (" + why + ")", {}});
+  }
   AccessRecord rec;
   rec.request_id = req.request_id;
   rec.method = std::string(req.msg.method_string());

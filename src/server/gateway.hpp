@@ -140,6 +140,9 @@ class Gateway {
   // replica died is taken over and continued here.
   net::awaitable<void> resume_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string id,
                                      std::uint64_t from, std::string last);
+  // The events of another replica's stream after `from`, then the rest as Redis gets it.
+  net::awaitable<void> follow_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, const std::string& id,
+                                     bool openai, std::uint64_t from);
   // Continues a stream whose producing replica died; false when another replica claimed it first.
   net::awaitable<bool> take_over(http::Request& req, http::ResponseWriter& w, Exchange& ex, const std::string& id,
                                  bool openai, std::uint64_t& from);
@@ -161,6 +164,12 @@ class Gateway {
   // Ends a committed stream whose upstream broke: settles the charge, then the error event in the
   // client's dialect, into the replay buffer too (relay.cpp).
   net::awaitable<void> end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr);
+  // Ends a resumable stream's buffer with the error event for `e` (its id added), so that a
+  // resume ends the same way; returns the event as the client gets it (relay.cpp).
+  std::string seal_broken_replay(Exchange& ex, const Error& e);
+  // At the commit point of a stream recovery applies to: what a continuation on another replica
+  // needs, into the shared buffers (relay.cpp).
+  void share_recipe(const http::Request& req, Exchange& ex);
   // Sends one batch of events to the client and into the replay buffer (relay.cpp).
   net::awaitable<bool> emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
                             const std::vector<std::size_t>& event_ends);

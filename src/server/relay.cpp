@@ -146,20 +146,35 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
   return fields;
 }
 
+std::string Gateway::seal_broken_replay(Exchange& ex, const Error& e) {
+  std::string event = error_event(e, ex.replay->openai());
+  std::string out;
+  const std::uint64_t end[] = {event.size()};
+  stream::append_with_ids(out, event, end, ex.replay->id(), ex.replay->events() + 1);
+  ex.replay->append(out);
+  ex.replay->end(stream::StreamState::Failed);
+  return out;
+}
+
 net::awaitable<void> Gateway::end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
   accounting_->release(ex.charge, ex.model);
-  std::string event = error_event(*sr.failure, ex.openai_client.has_value());
-  if (ex.replay) {
-    // Into the replay buffer too, with its id: a resume ends the same way.
-    std::string out;
-    const std::uint64_t end[] = {event.size()};
-    sr.next_seq = stream::append_with_ids(out, event, end, ex.replay->id(), sr.next_seq);
-    ex.replay->append(out);
-    ex.replay->end(stream::StreamState::Failed);
-    event = std::move(out);
-  }
+  // Into the replay buffer too, with its id: a resume ends the same way.
+  std::string event = ex.replay ? seal_broken_replay(ex, *sr.failure) : error_event(*sr.failure, ex.openai_client.has_value());
+  if (ex.replay) sr.next_seq = ex.replay->events() + 1;
   if (ex.detached) co_return;
   if (co_await w.write(event)) co_await w.finish();
+}
+
+void Gateway::share_recipe(const http::Request& req, Exchange& ex) {
+  // Another replica may have to continue this stream: what this hop asked upstream, without
+  // credentials (that replica adds its own, or the resuming client's).
+  SharedStreams::Recipe r;
+  r.provider = ex.hop_provider;
+  r.target = ex.upstream_request->target;
+  r.body = ex.upstream_request->body;
+  render_upstream_request_headers(req.msg.base(), {}, r.headers, true);
+  r.price_model = ex.charge.price_model;
+  shared_streams_->set_recipe(ex.replay->id(), r);
 }
 
 net::awaitable<bool> Gateway::emit(http::ResponseWriter& w, Exchange& ex, std::string_view bytes,
@@ -201,17 +216,6 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   if (!ex.replay && replay_ && resumable(req, ex)) {
     ex.replay = replay_->create(ex.owner, ex.openai_client.has_value());
     ex.charge.stream_id = ex.replay->id();
-    if (shared_streams_ && ex.recovery && ex.upstream_request) {
-      // Another replica may have to continue this stream: what it would ask upstream, without
-      // credentials (it adds its own, or the resuming client's).
-      SharedStreams::Recipe r;
-      r.provider = ex.hop_provider;
-      r.target = ex.upstream_request->target;
-      r.body = ex.upstream_request->body;
-      render_upstream_request_headers(req.msg.base(), {}, r.headers, true);
-      r.price_model = ex.charge.price_model;
-      shared_streams_->set_recipe(ex.replay->id(), r);
-    }
   }
   if (ex.replay) {
     grace.emplace(co_await net::this_coro::executor);
@@ -366,7 +370,10 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
           ex.committed = true;
           ++active.gauge;
           active.counted = true;
-          if (ex.replay) ex.replay->set_meta(ex.model, ex.upstream_request_id);
+          if (ex.replay) {
+            ex.replay->set_meta(ex.model, ex.upstream_request_id);
+            if (shared_streams_ && ex.recovery && ex.upstream_request) share_recipe(req, ex);
+          }
           std::string fields = response_fields(req, res, ex);
           std::string reason(res.head().reason());  // Beast knows no phrase for 529: keep the upstream's
           ok = co_await w.start_raw(res.status(), reason, fields, std::nullopt);

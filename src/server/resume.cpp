@@ -114,9 +114,10 @@ net::awaitable<void> Gateway::resume(http::Request& req, http::ResponseWriter& w
   }
   const std::string id(path_id.empty() ? at->stream : path_id);
   if (shared_streams_ && !replay_->find(id)) {
-    // Another replica's stream: from the shared buffers.
-    co_await resume_shared(req, w, ex, id, at ? at->seq : 0, std::string(last));
-    log(req, w, ex);
+    // Another replica's stream: from the shared buffers (which logs the exchange).
+    std::string last_id(last);
+    const std::uint64_t from = at ? at->seq : 0;
+    co_await resume_shared(req, w, ex, id, from, std::move(last_id));
     co_return;
   }
   std::shared_ptr<stream::ReplayStream> s;

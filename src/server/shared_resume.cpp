@@ -49,7 +49,13 @@ class Replayed : public stream::SseSink {
   void on_event(const stream::SseEvent& ev) override {
     meter_.on_event(ev.type, ev.data);
     splice_.observe(ev.type, ev.data);
+    if (ev.type == "message_stop" || ev.type == "error") {
+      ended = true;
+      errored = ev.type == "error";
+    }
   }
+  bool ended = false;    // the events end the stream (message_stop, or an error event)
+  bool errored = false;
 
  private:
   stages::meter::StreamMeter& meter_;
@@ -103,17 +109,31 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
   ex.charge.stream_id = id;
   ex.replay_kind = "resume";
   ex.upstream_request_id = v.upstream_request_id;
-  watch_client(w, ex);
-  struct Unwatch {
-    http::ResponseWriter& w;
-    ~Unwatch() { w.unwatch(); }
-  } unwatch{w};
-  const std::string fields = replay_fields(req, id, "resume", v.upstream_request_id, v.openai);
-  if (!co_await w.start_raw(200, "", fields, std::nullopt)) co_return;
+  {
+    watch_client(w, ex);
+    struct Unwatch {
+      http::ResponseWriter& w;
+      ~Unwatch() { w.unwatch(); }
+    } unwatch{w};
+    const std::string fields = replay_fields(req, id, "resume", v.upstream_request_id, openai);
+    if (co_await w.start_raw(200, "", fields, std::nullopt)) co_await follow_shared(req, w, ex, id, openai, from);
+  }
+  log(req, w, ex);
+}
 
+net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                            const std::string& id, bool openai, std::uint64_t from) {
   net::steady_timer poll{co_await net::this_coro::executor};
   auto progress = std::chrono::steady_clock::now();
+  auto v = co_await shared_streams_->read(id, from, kReadBatch, false);
   for (;;) {
+    if (!v.reachable || !v.found) {
+      ex.error = "replay_unreachable";
+      std::string message = "stream " + id + " is no longer in the shared replay buffers: " +
+                            (v.reachable ? std::string("expired") : v.error);
+      co_await end_with_error(w, openai, std::move(message));
+      co_return;
+    }
     if (!v.events.empty()) {
       std::string out;
       for (const auto& e : v.events) out += e;
@@ -138,6 +158,13 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
       co_await end_with_error(w, openai, std::move(message));
       co_return;
     }
+    if (caught_up && !v.producer_alive && from > v.count) {
+      // The client got events its dead replica never mirrored: nothing consistent to go on from.
+      ex.error = "replay_lost";
+      std::string message = "stream " + id + " lost events with the replica that produced it; send the request again";
+      co_await end_with_error(w, openai, std::move(message));
+      co_return;
+    }
     if (caught_up && !v.producer_alive) {
       // The replica producing it is gone: continue it here (or end it honestly).
       if (co_await take_over(req, w, ex, id, openai, from)) co_return;
@@ -153,13 +180,6 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     }
     if (ex.client_gone) co_return;
     v = co_await shared_streams_->read(id, from, kReadBatch, false);
-    if (!v.reachable || !v.found) {
-      ex.error = "replay_unreachable";
-      std::string message = "stream " + id + " is no longer in the shared replay buffers: " +
-                            (v.reachable ? std::string("expired") : v.error);
-      co_await end_with_error(w, openai, std::move(message));
-      co_return;
-    }
   }
 }
 
@@ -167,24 +187,23 @@ net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter
                                         const std::string& id, bool openai, std::uint64_t& from) {
   if (!co_await shared_streams_->claim(id)) co_return false;  // alive after all, or claimed by another
   auto v = co_await shared_streams_->read(id, 0, kWholeStream, true);
-  if (!v.found || v.count != v.events.size() || from > v.count) {
-    // Gone, or the client got events Redis never had: nothing consistent to continue from.
+  std::shared_ptr<stream::ReplayStream> s;
+  if (v.found && v.count == v.events.size() && from <= v.count) {
+    std::string bytes;
+    std::vector<std::size_t> ends;
+    join_events(v.events, bytes, ends);
+    // (Null when the id is still held here, evicted or expired but not swept yet.)
+    s = replay_->adopt(id, owner_of(req, ex), v.openai, std::move(bytes), std::move(ends));
+  }
+  if (!s) {
+    // Claimed, but nothing consistent to continue from: nobody must wait for it any longer.
+    shared_streams_->mark_lost(id);
     ex.error = "replay_lost";
     std::string message = "stream " + id + " lost events with the replica that produced it; send the request again";
     co_await end_with_error(w, openai, std::move(message));
     co_return true;
   }
-  std::string bytes;
-  std::vector<std::size_t> ends;
-  join_events(v.events, bytes, ends);
-  auto s = replay_->adopt(id, owner_of(req, ex), v.openai, std::move(bytes), std::move(ends));
-  if (!s) {
-    // The id is still held here (evicted or expired, not yet swept): nothing to continue into.
-    ex.error = "replay_lost";
-    std::string message = "stream " + id + " cannot be continued here; send the request again";
-    co_await end_with_error(w, openai, std::move(message));
-    co_return true;
-  }
+  s->set_meta(v.model, v.upstream_request_id);
   std::fprintf(stderr, "{\"event\":\"stream_takeover\",\"request_id\":\"%s\",\"stream_id\":\"%s\",\"from_replica\":\"%s\",\"events\":%llu}\n",
                req.request_id.c_str(), id.c_str(), v.producer.c_str(), static_cast<unsigned long long>(v.count));
   // This replica produces the stream now: its row bills what each attempt consumed.
@@ -193,8 +212,8 @@ net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter
   ex.charge.replayed = false;
   ex.replay_kind = "takeover";
   ex.splice = std::make_unique<StreamSplice>();
+  Replayed sink{ex.charge.stream, *ex.splice};
   {
-    Replayed sink{ex.charge.stream, *ex.splice};
     stream::SseParser parser;
     for (const auto& e : v.events) parser.feed(e, sink);
   }
@@ -203,6 +222,14 @@ net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter
     if (!co_await w.write(v.events[i])) break;
   }
   from = v.count;
+  if (sink.ended) {
+    // The replica died after the stream's last event and before it said so: it is whole.
+    s->end(sink.errored ? stream::StreamState::Failed : stream::StreamState::Completed);
+    accounting_->release(ex.charge, ex.model);
+    if (sink.errored) ex.error = "upstream_stream_failed";
+    co_await w.finish();
+    co_return true;
+  }
 
   StreamResult broken;
   broken.committed = true;
@@ -243,10 +270,10 @@ net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter
   ureq.live = &ex.connecting;
   ureq.headers = v.recipe->headers;
   // Credentials: the provider's key, or in passthrough the resuming client's own (the same
-  // credential that started the stream: its owner hash matched).
+  // credential that started the stream: its owner hash matched). A sluice key never goes upstream.
   if (!d->api_key.empty()) {
     http::append_field(ureq.headers, "x-api-key", d->api_key);
-  } else {
+  } else if (!ex.charge.key) {
     for (auto name : {"x-api-key", "authorization"}) {
       auto value = req.msg[name];
       if (!value.empty()) http::append_field(ureq.headers, name, {value.data(), value.size()});

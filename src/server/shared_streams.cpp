@@ -21,9 +21,14 @@ constexpr auto kWatchedTtl = std::chrono::milliseconds(5000);
 constexpr std::size_t kMaxBacklogBytes = 64u * 1024 * 1024;  // kept while Redis is unreachable
 constexpr std::size_t kMaxBatchEvents = 512;
 
+// Every script that writes a stream stamps it with Redis's clock (`at`, ms): a claim needs the
+// producer's heartbeat gone *and* the stream quiet that long, so that heartbeats lapsing during a
+// Redis outage do not hand live streams to another replica.
 // KEYS: meta. ARGV: ttl, owner hash, openai, producer.
 constexpr const char* kCreate = R"lua(
-redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'openai', ARGV[3], 'producer', ARGV[4], 'state', 'running')
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'openai', ARGV[3], 'producer', ARGV[4], 'state', 'running',
+           'at', t[1] * 1000 + math.floor(t[2] / 1000))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 )lua";
@@ -44,6 +49,8 @@ if n < start then
 end
 for i = 5 + (n - start), #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'state', ARGV[3]) end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'at', t[1] * 1000 + math.floor(t[2] / 1000))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
 return redis.call('EXISTS', KEYS[3])
@@ -83,12 +90,15 @@ end
 return {m[1], m[2] or '', m[3] or '', m[4] or '', m[5] or '', m[6] or '', alive, n, events, recipe}
 )lua";
 
-// KEYS: meta. ARGV: replica key prefix, claimant, ttl.
+// KEYS: meta. ARGV: replica key prefix, claimant, ttl, quiet ms.
 constexpr const char* kClaim = R"lua(
-local m = redis.call('HMGET', KEYS[1], 'state', 'producer')
+local m = redis.call('HMGET', KEYS[1], 'state', 'producer', 'at')
 if m[1] ~= 'running' then return 0 end
 if m[2] and redis.call('EXISTS', ARGV[1] .. m[2]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'producer', ARGV[2])
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+if now - tonumber(m[3] or '0') < tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], 'producer', ARGV[2], 'at', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 )lua";
@@ -231,6 +241,8 @@ void SharedStreams::on_end(const stream::ReplayStream& s, stream::StreamState ho
 
 void SharedStreams::on_drop(const std::string& id) { enqueue(Op{Op::Kind::Drop, id, 0, {}}); }
 
+void SharedStreams::mark_lost(const std::string& id) { enqueue(Op{Op::Kind::Fields, id, 0, {"state", "lost"}}); }
+
 void SharedStreams::set_recipe(const std::string& id, const Recipe& r) {
   enqueue(Op{Op::Kind::Fields, id, 0,
              {"r_provider", r.provider, "r_target", r.target, "r_body", r.body, "r_headers", r.headers, "r_price_model",
@@ -341,6 +353,7 @@ void SharedStreams::attended(const std::string& id) {
 // --- heartbeat ---------------------------------------------------------------------------------
 
 void SharedStreams::beat() {
+  if (stopping_) return;  // a beat queued before the destructor removed the heartbeat
   const std::string beat_key = prefix_ + "replica:" + replica_;
   const std::string ttl = std::to_string(kBeatTtl.count());
   auto r = conn_.command({"SET", beat_key, "1", "PX", ttl});
@@ -359,7 +372,10 @@ void SharedStreams::schedule_beat() {
 
 void SharedStreams::record(const Error* failure) {
   if (!failure) {
-    if (!reachable_.exchange(true)) std::fprintf(stderr, "sluice: redis: reachable again; replay buffers are shared\n");
+    if (!reachable_.exchange(true)) {
+      reachable_since_ = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "sluice: redis: reachable again; replay buffers are shared\n");
+    }
     return;
   }
   failures_.fetch_add(1);
@@ -423,7 +439,11 @@ net::awaitable<bool> SharedStreams::claim(std::string id) {
   const bool claimed = co_await net::co_spawn(
       pool_.get_executor(),
       [this, &id]() -> net::awaitable<bool> {
-        auto r = claim_.run(conn_, {key(id)}, {prefix_ + "replica:", replica_, std::to_string(ttl_.count())});
+        // Not right after this replica (re)gained Redis: the other replicas' heartbeats may not
+        // have been renewed yet.
+        if (std::chrono::steady_clock::now() - reachable_since_ < kBeatTtl) co_return false;
+        auto r = claim_.run(conn_, {key(id)}, {prefix_ + "replica:", replica_, std::to_string(ttl_.count()),
+                                               std::to_string(kBeatTtl.count())});
         record(r.ok() ? nullptr : &r.error());
         co_return r.ok() && r.value().type == redis::Reply::Type::Integer && r.value().integer == 1;
       },

@@ -77,6 +77,8 @@ class SharedStreams final : public stream::ReplayObserver {
   // Makes this replica the producer of a running stream whose producer is dead; false when the
   // producer lives, the stream ended, another replica claimed it first, or Redis is unreachable.
   net::awaitable<bool> claim(std::string id);
+  // A stream this replica claimed but cannot continue: nobody waits for it any longer.
+  void mark_lost(const std::string& id);
 
   static std::string owner_hash(std::string_view owner);
 
@@ -122,6 +124,8 @@ class SharedStreams final : public stream::ReplayObserver {
   std::deque<Op> pending_;          // Redis thread only: taken from queue_, not sent yet
   net::steady_timer beat_timer_;    // Redis thread only
   bool stopping_ = false;           // Redis thread only
+  // When Redis last became reachable (Redis thread only); the start counts as such.
+  std::chrono::steady_clock::time_point reachable_since_ = std::chrono::steady_clock::now();
   redis::Script create_, append_, fields_, drop_, read_, claim_;
 
   std::atomic<bool> reachable_{true};

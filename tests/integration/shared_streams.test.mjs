@@ -115,6 +115,15 @@ describe('a stream resumed through another replica', () => {
     const unknown = await resumeThrough(b.port, 'st_0000000000000000000000', 'st_0000000000000000000000:1');
     assert.equal(unknown.status, 404);
     assert.equal(JSON.parse(unknown.text).error.type, 'not_found_error');
+    // One access-log line per refused resume.
+    for (const r of [other, unknown]) {
+      const id = r.headers['x-sluice-request-id'];
+      const lines = await waitFor(() => {
+        const found = b.accessLog().filter((l) => l.request_id === id);
+        return found.length ? found : null;
+      }, 3000);
+      assert.equal(lines.length, 1, JSON.stringify(lines));
+    }
   });
 });
 
@@ -163,6 +172,32 @@ describe('a replica killed mid-stream', () => {
     // Taken over, the stream is resumable through any replica, to the end.
     const later = await resumeThrough(replicas[2].port, sid, idOf(events.at(-1)));
     assert.deepEqual(later.events.map((e) => e.raw), res.events.map((e) => e.raw));
+  });
+});
+
+describe('a replica killed after its stream\'s last event', () => {
+  test('the stream is whole: the replica taking it over ends it cleanly, without asking upstream again', async () => {
+    const [, b, c] = replicas;
+    const count = (await request(b.port, streamRequest(marker(), { tps: 0 }))).events.length;
+    const tag = marker();
+    // The upstream lingers after message_stop: the producer has sent every event but not ended.
+    const opts = streamRequest(tag, { tps: 0 });
+    opts.headers['x-mock-fault'] = `stall-after-${count}`;
+    const victim = await startReplica();
+    try {
+      const { head, events } = await openAndDrop(victim.port, opts, 3);
+      const sid = head.headers['x-sluice-stream-id'];
+      assert.ok(await waitFor(async () => (await redisCount(sid)) >= count, 3000, 10), 'every event mirrored');
+      await victim.stop('SIGKILL');
+      const res = await resumeThrough(c.port, sid, idOf(events.at(-1)));
+      assert.equal(res.status, 200);
+      assert.equal(res.events.at(-1).event, 'message_stop', res.text.slice(-300));
+      assert.ok(!res.events.some((e) => e.event === 'error'));
+      assert.equal(res.events.length, count - 3);
+      assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1, 'no continuation');
+    } finally {
+      await victim.stop();
+    }
   });
 });
 
