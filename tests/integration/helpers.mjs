@@ -698,3 +698,19 @@ export function accumulate(events) {
   }
   return { blocks, usage, text: blocks.filter((b) => b.type === 'text').map((b) => b.text).join('') };
 }
+
+// Opens a stream and drops the connection right after `k` complete events. Returns the head and
+// the events the client got.
+export async function openAndDrop(port, opts, k) {
+  const conn = await Conn.open(port);
+  await conn.send(opts);
+  const got = [];
+  const res = await conn.readResponse({
+    timeoutMs: 15000,
+    onEvent: (ev) => {
+      if (got.length < k) got.push(ev);
+      if (got.length === k) conn.sock.destroy();
+    },
+  });
+  return { head: res, events: got };
+}

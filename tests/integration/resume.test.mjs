@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { startMock, sleep } from '../support/harness.mjs';
 import {
-  API_HEADERS, Conn, messagesBody, request, mockRequestsWith, waitFor, assertAnthropicError, stripEventIds,
+  API_HEADERS, Conn, messagesBody, request, mockRequestsWith, waitFor, assertAnthropicError, stripEventIds, openAndDrop,
 } from './helpers.mjs';
 import { startUsageGateway, join, SONNET } from './usage_helpers.mjs';
 
@@ -40,22 +40,6 @@ function streamRequest(tag, { tps = 200, key = API_HEADERS['x-api-key'], prompt 
 const idOf = (ev) => /^id: (\S+)$/m.exec(ev.raw)?.[1];
 // The events as a client's SDK sees them: type and data, with the mock's message id normalised.
 const plain = (events) => events.map((e) => `${e.event}\n${e.data.replace(/msg_[A-Za-z0-9]+/g, 'msg_X')}`);
-
-// Opens a stream and drops the connection right after `k` complete events. Returns the head and
-// the events the client got.
-async function openAndDrop(port, opts, k) {
-  const conn = await Conn.open(port);
-  await conn.send(opts);
-  const got = [];
-  const res = await conn.readResponse({
-    timeoutMs: 15000,
-    onEvent: (ev) => {
-      if (got.length < k) got.push(ev);
-      if (got.length === k) conn.sock.destroy();
-    },
-  });
-  return { head: res, events: got };
-}
 
 // Streams the gateway has seen their client leave (sluice_streams_detached_total).
 async function detachedCount(g) {

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { startMock } from '../support/harness.mjs';
 import { startRedis } from '../support/servers.mjs';
 import {
-  API_HEADERS, Conn, messagesBody, request, mockRequestsWith, waitFor, accumulate, stripEventIds,
+  API_HEADERS, messagesBody, request, mockRequestsWith, waitFor, accumulate, stripEventIds, openAndDrop,
 } from './helpers.mjs';
 import { startUsageGateway, join, SONNET } from './usage_helpers.mjs';
 
@@ -51,21 +51,6 @@ function streamRequest(tag, { tps = 40, key = API_HEADERS['x-api-key'] } = {}) {
     headers: { ...API_HEADERS, 'x-api-key': key, 'x-test-marker': tag, 'x-mock-reply': WORDS, 'x-mock-tokens-per-second': String(tps) },
     body: messagesBody(`shared stream ${tag}`, { stream: true, model: SONNET, max_tokens: 400 }),
   };
-}
-
-// Opens a stream on `port` and drops the connection after `k` events; returns the head and events.
-async function openAndDrop(port, opts, k) {
-  const conn = await Conn.open(port);
-  await conn.send(opts);
-  const got = [];
-  const head = await conn.readResponse({
-    timeoutMs: 15000,
-    onEvent: (ev) => {
-      if (got.length < k) got.push(ev);
-      if (got.length === k) conn.sock.destroy();
-    },
-  });
-  return { head, events: got };
 }
 
 const idOf = (ev) => /^id: (\S+)$/m.exec(ev.raw)?.[1];
