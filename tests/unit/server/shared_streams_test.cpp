@@ -1,0 +1,176 @@
+// The shared replay buffers (src/server/shared_streams) against a real redis-server: two
+// "replicas" (a ReplayStore each, with its SharedStreams) on one Redis. What one produces the
+// other reads, in order, from any index, with the owner's hash; producers on several threads at
+// once; a claim is refused while the producer lives and granted once it is gone and its stream
+// quiet; a stream that expires on its replica leaves Redis too.
+#include "server/shared_streams.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "unit/redis/redis_server.hpp"
+
+namespace sluice::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string event(const std::string& id, int seq) {
+  return "event: content_block_delta\ndata: {\"n\":" + std::to_string(seq) + "}\nid: " + id + ":" + std::to_string(seq) + "\n\n";
+}
+
+struct Replica {
+  Replica(int port, std::chrono::milliseconds ttl = 60'000ms) {
+    cfg.redis.url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
+    cfg.redis.timeout = 1000ms;
+    cfg.streams.buffer_ttl = ttl;
+    cfg.streams.shared = true;
+    stream::ReplaySettings rs;
+    rs.ttl = ttl;
+    store = std::make_unique<stream::ReplayStore>(rs);
+    shared = std::make_unique<SharedStreams>(cfg, registry);
+    shared->attach(*store);
+  }
+  ~Replica() {
+    shared.reset();  // before the store it observes
+    store.reset();
+  }
+  // Runs one of SharedStreams' awaitables to its end on a private io_context.
+  template <class T>
+  T run(boost::asio::awaitable<T> a) {
+    boost::asio::io_context io;
+    auto f = boost::asio::co_spawn(io, std::move(a), boost::asio::use_future);
+    io.run();
+    return f.get();
+  }
+  SharedStreams::View read(const std::string& id, std::uint64_t from = 0) {
+    return run(shared->read(id, from, 1000, true));
+  }
+  // Reads until `pred` holds (the mirror is asynchronous); bounded.
+  template <class Pred>
+  SharedStreams::View read_until(const std::string& id, Pred pred) {
+    SharedStreams::View v;
+    for (int i = 0; i < 300; ++i) {
+      v = read(id);
+      if (pred(v)) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return v;
+  }
+
+  config::Config cfg;
+  metrics::Registry registry;
+  std::unique_ptr<stream::ReplayStore> store;
+  std::unique_ptr<SharedStreams> shared;
+};
+
+class SharedStreamsTest : public ::testing::Test {
+ protected:
+  testing::RedisServer server_;
+};
+
+TEST_F(SharedStreamsTest, WhatOneReplicaProducesAnotherReadsInOrderFromAnyIndex) {
+  Replica a(server_.port()), b(server_.port());
+  auto s = a.store->create("key:k1", false);
+  s->set_meta("claude-x", "req_9");
+  SharedStreams::Recipe r{"anthropic", "/v1/messages", "{\"model\":\"claude-x\"}", "anthropic-version: 2023-06-01\r\n", "claude-x"};
+  a.shared->set_recipe(s->id(), r);
+  for (int i = 1; i <= 5; ++i) s->append(event(s->id(), i));
+  s->end(stream::StreamState::Completed);
+
+  auto v = b.read_until(s->id(), [](const auto& x) { return x.found && x.state == "completed"; });
+  ASSERT_TRUE(v.found);
+  EXPECT_EQ(v.state, "completed");
+  EXPECT_EQ(v.count, 5u);
+  ASSERT_EQ(v.events.size(), 5u);
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(v.events[static_cast<std::size_t>(i - 1)], event(s->id(), i));
+  EXPECT_EQ(v.owner_hash, SharedStreams::owner_hash("key:k1"));
+  EXPECT_NE(v.owner_hash, SharedStreams::owner_hash("key:k2"));
+  EXPECT_EQ(v.model, "claude-x");
+  EXPECT_EQ(v.upstream_request_id, "req_9");
+  EXPECT_EQ(v.producer, a.shared->replica());
+  EXPECT_TRUE(v.producer_alive);
+  ASSERT_TRUE(v.recipe);
+  EXPECT_EQ(v.recipe->body, r.body);
+  EXPECT_EQ(v.recipe->headers, r.headers);
+
+  auto tail = b.read(s->id(), 3);  // after Last-Event-ID <id>:3
+  ASSERT_EQ(tail.events.size(), 2u);
+  EXPECT_EQ(tail.events[0], event(s->id(), 4));
+  EXPECT_FALSE(b.read("st_unknown").found);
+}
+
+TEST_F(SharedStreamsTest, ProducersOnManyThreadsAtOnceLoseNothing) {
+  Replica a(server_.port()), b(server_.port());
+  constexpr int kThreads = 4, kStreams = 8, kEvents = 50;
+  std::vector<std::string> ids(kThreads * kStreams);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kStreams; ++k) {
+        auto s = a.store->create("o", false);
+        ids[static_cast<std::size_t>(t * kStreams + k)] = s->id();
+        for (int i = 1; i <= kEvents; ++i) s->append(event(s->id(), i));
+        s->end(stream::StreamState::Completed);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& id : ids) {
+    auto v = b.read_until(id, [](const auto& x) { return x.state == "completed"; });
+    ASSERT_EQ(v.count, static_cast<std::uint64_t>(kEvents)) << id;
+    EXPECT_EQ(v.events.back(), event(id, kEvents));
+  }
+}
+
+TEST_F(SharedStreamsTest, AClaimWaitsForTheProducerToDieAndItsStreamToBeQuiet) {
+  auto b = std::make_unique<Replica>(server_.port());
+  std::string id;
+  {
+    Replica a(server_.port());
+    auto s = a.store->create("o", false);
+    id = s->id();
+    s->append(event(id, 1));
+    a.read_until(id, [](const auto& x) { return x.count == 1; });
+    std::this_thread::sleep_for(3100ms);  // b's own start counts as regaining Redis
+    EXPECT_FALSE(b->run(b->shared->claim(id))) << "the producer is alive";
+  }  // a stops: its heartbeat goes with it; its stream stays, running
+  auto v = b->read(id);
+  EXPECT_FALSE(v.producer_alive);
+  EXPECT_EQ(v.state, "running");
+  EXPECT_TRUE(b->run(b->shared->claim(id))) << "quiet for more than 3 s, producer gone";
+  EXPECT_FALSE(b->run(b->shared->claim(id))) << "claimed once";
+  v = b->read(id);
+  EXPECT_EQ(v.producer, b->shared->replica());
+  EXPECT_TRUE(v.producer_alive);
+
+  // The new producer carries on from where the list ends.
+  auto adopted = b->store->adopt(id, "o", false, event(id, 1), {event(id, 1).size()});
+  ASSERT_TRUE(adopted);
+  adopted->append(event(id, 2));
+  adopted->end(stream::StreamState::Failed);
+  v = b->read_until(id, [](const auto& x) { return x.state == "failed"; });
+  ASSERT_EQ(v.count, 2u);
+  EXPECT_EQ(v.events[1], event(id, 2));
+}
+
+TEST_F(SharedStreamsTest, AStreamThatExpiresOnItsReplicaLeavesRedisToo) {
+  Replica a(server_.port(), 50ms), b(server_.port(), 50ms);
+  auto s = a.store->create("o", false);
+  s->append(event(s->id(), 1));
+  s->end(stream::StreamState::Completed);
+  ASSERT_TRUE(b.read_until(s->id(), [](const auto& x) { return x.state == "completed"; }).found);
+  std::this_thread::sleep_for(1100ms);  // past a's TTL and its sweep
+  EXPECT_FALSE(a.store->find(s->id()));  // expired locally: a deletes its Redis copy
+  auto v = b.read_until(s->id(), [](const auto& x) { return !x.found; });
+  EXPECT_FALSE(v.found);
+}
+
+}  // namespace
+}  // namespace sluice::server
