@@ -62,6 +62,28 @@ class Replayed : public stream::SseSink {
   StreamSplice& splice_;
 };
 
+// The request the stream's replica sent upstream, as `recipe` keeps it, with credentials: the
+// provider's key, or in passthrough the resuming client's own (the same credential that started
+// the stream: its owner hash matched). A sluice key never goes upstream.
+upstream::UpstreamRequest first_request(const SharedStreams::Recipe& recipe, const upstream::Deployment& d,
+                                        const http::Request& req, bool key_mode) {
+  upstream::UpstreamRequest ureq;
+  ureq.method = bhttp::verb::post;
+  ureq.target = recipe.target;
+  ureq.body = recipe.body;
+  ureq.streaming = true;
+  ureq.headers = recipe.headers;
+  if (!d.api_key.empty()) {
+    http::append_field(ureq.headers, "x-api-key", d.api_key);
+  } else if (!key_mode) {
+    for (auto name : {"x-api-key", "authorization"}) {
+      auto value = req.msg[name];
+      if (!value.empty()) http::append_field(ureq.headers, name, {value.data(), value.size()});
+    }
+  }
+  return ureq;
+}
+
 // Ends a replayed stream with an error event saying `message`, in the stream's dialect.
 net::awaitable<void> end_with_error(http::ResponseWriter& w, bool openai, std::string message) {
   const std::string event = replay_error_event(openai, message);
@@ -262,23 +284,8 @@ net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter
   ex.charge.price_model = v.recipe->price_model;
   ex.recovery = true;
   ex.provider = d->label;
-  upstream::UpstreamRequest ureq;
-  ureq.method = bhttp::verb::post;
-  ureq.target = v.recipe->target;
-  ureq.body = v.recipe->body;
-  ureq.streaming = true;
+  upstream::UpstreamRequest ureq = first_request(*v.recipe, *d, req, ex.charge.key != nullptr);
   ureq.live = &ex.connecting;
-  ureq.headers = v.recipe->headers;
-  // Credentials: the provider's key, or in passthrough the resuming client's own (the same
-  // credential that started the stream: its owner hash matched). A sluice key never goes upstream.
-  if (!d->api_key.empty()) {
-    http::append_field(ureq.headers, "x-api-key", d->api_key);
-  } else if (!ex.charge.key) {
-    for (auto name : {"x-api-key", "authorization"}) {
-      auto value = req.msg[name];
-      if (!value.empty()) http::append_field(ureq.headers, name, {value.data(), value.size()});
-    }
-  }
   ex.upstream_request = &ureq;
   if (!ex.upstream_start) ex.upstream_start = http::Clock::now();
   co_await recover_stream(req, w, ex, ureq, *d, broken);
