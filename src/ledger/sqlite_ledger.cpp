@@ -75,7 +75,7 @@ class SqliteSink final : public RowSink {
     for (int rows : kRowsPerInsert) inserts_.push_back({rows, db_.prepare(insert_sql(rows))});
   }
 
-  std::optional<std::string> write(const std::vector<QueuedRow>& batch) override {
+  std::optional<std::string> write(const Batch& batch) override {
     storage::Transaction tx(db_);
     std::size_t at = 0;
     for (auto& [rows, insert] : inserts_) {
