@@ -1,5 +1,8 @@
 #include "ledger/sqlite_ledger.hpp"
 
+#include <sched.h>
+
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -71,11 +74,19 @@ void bind_row(storage::Stmt& st, int first, const Row& r) {
 
 class SqliteSink final : public RowSink {
  public:
-  explicit SqliteSink(const SqliteLedger::Options& o) : db_(open_db(o)) {
+  explicit SqliteSink(const SqliteLedger::Options& o) : db_(open_db(o)), polite_for_(o.commit_window / 4) {
     for (int rows : kRowsPerInsert) inserts_.push_back({rows, db_.prepare(insert_sql(rows))});
   }
 
   std::optional<std::string> write(const Batch& batch) override {
+    // A busy gateway hands the writer thousands of rows per commit window: milliseconds of
+    // SQLite work in one go, holding a core that request threads wait for (the foundation
+    // bench, 2 cores, 16 connections: p99 1.0 ms without metering, 3.2 ms with it). So the
+    // writer steps aside after each statement (~40 us of work) while the batch is young
+    // (p99 2.4 ms, +4 % requests/s). Past a quarter of the commit window it writes the rest
+    // without yielding: on a saturated machine a commit ends at most that much later than it
+    // would have, and the writer keeps its full share of CPU whatever the load.
+    const auto polite_until = std::chrono::steady_clock::now() + polite_for_;
     storage::Transaction tx(db_);
     std::size_t at = 0;
     for (auto& [rows, insert] : inserts_) {
@@ -83,6 +94,7 @@ class SqliteSink final : public RowSink {
       for (; batch.size() - at >= n; at += n) {
         for (std::size_t i = 0; i < n; ++i) bind_row(insert, static_cast<int>(i) * kColumns, batch[at + i].row);
         insert.run();
+        if (std::chrono::steady_clock::now() < polite_until) sched_yield();  // at once if no one waits
       }
     }
     tx.commit();
@@ -105,6 +117,7 @@ class SqliteSink final : public RowSink {
   };
   storage::Db db_;
   std::vector<Insert> inserts_;  // one per kRowsPerInsert, largest first
+  std::chrono::milliseconds polite_for_;  // how long into a batch the writer yields between statements
 };
 
 BatchingLedger::Options batch_options(const SqliteLedger::Options& o) {
