@@ -67,6 +67,7 @@ p(`- load average (1/5/15 min): ${meta.load_start} at start, ${meta.load_mid} af
   `${meta.load_end} at the end; 1-min load at the start of each run: ` +
   `${fmt(Math.min(...loads))}–${fmt(Math.max(...loads))} (median ${fmt(median(loads))})`);
 p(`- sluice ${meta.sluice}, git ${meta.git}, build ${meta.build_type}; ${meta.nginx}; ${meta.wrk}; node ${meta.node}`);
+if (meta.sluice_config?.trim()) p(`- sluice rows run with \`--config ${meta.sluice_config.trim()}\``);
 if (meta.unoptimized?.trim()) {
   p(`- **WARNING: this sluice binary has files compiled with -O0: ${meta.unoptimized.trim()}. ` +
     `Its figures are not representative of an optimised build.**`);
@@ -148,6 +149,7 @@ if (targets.includes('sluice-before')) {
   p(`sluice-before: ${meta.baseline}. Same flags as the sluice row (access log off), measured interleaved with ` +
     `the other rows. Ratios = sluice ÷ sluice-before of the medians; "per-rep range" = the lowest and highest ` +
     `ratio of the two runs within one rep. req/s < 1 or CPU/req > 1 means sluice is slower / costlier.`);
+  if (meta.baseline_config?.trim()) p(`sluice-before runs with \`--config ${meta.baseline_config.trim()}\`.`);
   if (meta.baseline_unoptimized?.trim()) {
     p();
     p(`**WARNING: the baseline has files compiled with -O0: ${meta.baseline_unoptimized.trim()}.**`);

@@ -24,7 +24,10 @@
 # BENCH_CONCURRENCY="1 16 64", BENCH_THREADS=1 (mock, sluice and nginx alike),
 # BENCH_WRK_THREADS=1, BENCH_STREAMS=1000 (0 skips the memory test), BENCH_HOLD=8 (s),
 # BENCH_OUT=bench/results, BENCH_KEEP=1 keeps the temp dir, SLUICE_BIN=build/sluice,
-# BENCH_BASELINE_BIN= (unset: no sluice-before row), NGINX_BIN=/usr/sbin/nginx, WRK_BIN=wrk.
+# BENCH_BASELINE_BIN= (unset: no sluice-before row), BENCH_SLUICE_CONFIG= / BENCH_BASELINE_CONFIG=
+# (a YAML file passed as `serve --config FILE` to the SLUICE_BIN rows / to the sluice-before row,
+# e.g. to turn a later feature off so that a before/after pair differs only in what is measured),
+# NGINX_BIN=/usr/sbin/nginx, WRK_BIN=wrk.
 # Everything listens on 127.0.0.1 only; every process started here is stopped by its PID. Each
 # sluice gets its own data dir (ledger, key store) in the temp dir: nothing is written to the tree.
 # shellcheck disable=SC2154,SC2046,SC2086  # names set through printf -v; PID lists split on purpose
@@ -34,6 +37,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 SLUICE=${SLUICE_BIN:-$ROOT/build/sluice}
 BASELINE=${BENCH_BASELINE_BIN:-}
+SLUICE_CONFIG=${BENCH_SLUICE_CONFIG:-}
+BASELINE_CONFIG=${BENCH_BASELINE_CONFIG:-}
 NGINX=${NGINX_BIN:-/usr/sbin/nginx}
 WRK=${WRK_BIN:-wrk}
 DURATION=${BENCH_DURATION:-5}
@@ -54,6 +59,9 @@ log() { echo "bench: $*" >&2; }
 
 [[ -x $SLUICE ]] || die "$SLUICE not found: build first (scripts/build.sh)"
 [[ -z $BASELINE || -x $BASELINE ]] || die "BENCH_BASELINE_BIN=$BASELINE is not an executable"
+[[ -z $SLUICE_CONFIG || -r $SLUICE_CONFIG ]] || die "BENCH_SLUICE_CONFIG=$SLUICE_CONFIG is not readable"
+[[ -z $BASELINE_CONFIG || -r $BASELINE_CONFIG ]] || die "BENCH_BASELINE_CONFIG=$BASELINE_CONFIG is not readable"
+[[ -z $BASELINE_CONFIG || -n $BASELINE ]] || die "BENCH_BASELINE_CONFIG needs BENCH_BASELINE_BIN"
 [[ -x $NGINX ]] || die "$NGINX not found: apt-get install -y nginx-light"
 command -v "$WRK" >/dev/null || die "wrk not found: apt-get install -y wrk"
 command -v node >/dev/null || die "node not found"
@@ -138,14 +146,17 @@ start_mock() {
   MOCK_PORT=$(<"$WORK/mock.port")
 }
 
-# start_sluice NAME ACCESS_LOG [BINARY] -> sets SLUICE_PID_<NAME>, SLUICE_PORT_<NAME>
+# start_sluice NAME ACCESS_LOG [BINARY CONFIG] -> sets SLUICE_PID_<NAME>, SLUICE_PORT_<NAME>
 # Its ledger and key store go to $WORK/data-NAME (not ./sluice-data in the caller's directory).
+# CONFIG defaults to BENCH_SLUICE_CONFIG for SLUICE_BIN; the environment and the flags below
+# override what the file says about threads, access log, data dir, listener and upstream.
 start_sluice() {
-  local name=$1 alog=$2 bin=${3:-$SLUICE} pid
+  local name=$1 alog=$2 bin=${3:-$SLUICE} conf=${4-$SLUICE_CONFIG} pid cfg_args=()
+  [[ -z $conf ]] || cfg_args=(--config "$conf")
   rm -f "$WORK/$name.port"
   mkdir -p "$WORK/data-$name"
   SLUICE_ACCESS_LOG="$alog" SLUICE_THREADS="$THREADS" SLUICE_DATA_DIR="$WORK/data-$name" \
-    "$bin" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$MOCK_PORT" \
+    "$bin" serve "${cfg_args[@]}" --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$MOCK_PORT" \
     --port-file "$WORK/$name.port" >"$WORK/$name.log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   wait_file "$WORK/$name.port" "$pid"
@@ -281,7 +292,7 @@ handle_crash() {  # handle_crash TARGET
   case $t in
     sluice) stop_pid "$SLUICE_PID_plain"; start_sluice plain "" ;;
     sluice+log) stop_pid "$SLUICE_PID_logged"; start_sluice logged "$WORK/access.log" ;;
-    sluice-before) stop_pid "$SLUICE_PID_before"; start_sluice before "" "$BASELINE" ;;
+    sluice-before) stop_pid "$SLUICE_PID_before"; start_sluice before "" "$BASELINE" "$BASELINE_CONFIG" ;;
     nginx) stop_pid "$NGINX_PID_bench"; rm -rf "$WORK/bench"; start_nginx bench ;;
   esac
 }
@@ -353,7 +364,7 @@ log "work dir $WORK; $(nproc) cores; load average $LOAD_START"
 start_mock
 start_sluice plain ""
 start_sluice logged "$WORK/access.log"
-[[ -z $BASELINE ]] || start_sluice before "" "$BASELINE"
+[[ -z $BASELINE ]] || start_sluice before "" "$BASELINE" "$BASELINE_CONFIG"
 start_nginx bench
 for t in "${TARGETS[@]}"; do check_target "$t"; done
 log "mock :$MOCK_PORT (pid $MOCK_PID), sluice :$SLUICE_PORT_plain, sluice+log :$SLUICE_PORT_logged, nginx :$NGINX_PORT_bench${BASELINE:+, sluice-before :$SLUICE_PORT_before}"
@@ -479,6 +490,8 @@ unoptimized=$UNOPTIMIZED
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$SLUICE_ORIG")/CMakeCache.txt" 2>/dev/null || echo ?)
 baseline=${BASELINE:+$("$BASELINE" --version 2>/dev/null | head -n1 | sed 's/^sluice //') ($BASELINE_ORIG, built $BASELINE_BUILT, sha256 $(sha256sum "$BASELINE" | cut -c1-12))}
 baseline_unoptimized=${BASELINE_UNOPTIMIZED:-}
+sluice_config=${SLUICE_CONFIG:+$SLUICE_CONFIG: $(grep -v '^[[:space:]]*#' "$SLUICE_CONFIG" | tr -s ' \n' ' ')}
+baseline_config=${BASELINE_CONFIG:+$BASELINE_CONFIG: $(grep -v '^[[:space:]]*#' "$BASELINE_CONFIG" | tr -s ' \n' ' ')}
 nginx=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
 wrk=$("$WRK" -v 2>&1 | head -n1 | cut -d' ' -f1-2)
 node=$(node --version)

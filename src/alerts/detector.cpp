@@ -67,7 +67,7 @@ void Detector::seed(const std::string& project, std::int64_t hour, std::int64_t 
 }
 
 std::vector<Alert> Detector::observe(const std::string& project, const std::string& key_id,
-                                     const std::string& request_id, const std::string& model, std::int64_t tokens) {
+                                     std::string_view request_id, std::string_view model, std::int64_t tokens) {
   using namespace std::chrono;
   const auto since_epoch = clock_.wall_now().time_since_epoch();
   const std::int64_t now_ms = duration_cast<milliseconds>(since_epoch).count();
@@ -90,7 +90,7 @@ std::vector<Alert> Detector::observe(const std::string& project, const std::stri
     Alert a = make(kLargeRequest);
     a.tokens = tokens;
     a.threshold = settings_.large_request_tokens;
-    a.message = "request " + request_id + " of project " + project + " used " + std::to_string(tokens) +
+    a.message = "request " + std::string(request_id) + " of project " + project + " used " + std::to_string(tokens) +
                 " tokens, over the single-request threshold of " + std::to_string(a.threshold);
     alerts.push_back(std::move(a));
   }

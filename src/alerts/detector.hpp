@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -31,8 +32,8 @@ class Detector {
 
   // Called once per finished request with its total tokens (input + output + cache); returns
   // the alerts it raises, large_request first.
-  std::vector<Alert> observe(const std::string& project, const std::string& key_id, const std::string& request_id,
-                             const std::string& model, std::int64_t tokens);
+  std::vector<Alert> observe(const std::string& project, const std::string& key_id, std::string_view request_id,
+                             std::string_view model, std::int64_t tokens);
   // Restores history at start-up (from the ledger), so a restart does not reset baselines:
   // `tokens` used by `project` in `hour` (hours since the epoch, UTC). Call in ascending hour
   // order per project, before any observe(); an hour older than one already seeded is ignored.

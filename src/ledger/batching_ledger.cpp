@@ -20,7 +20,7 @@ BatchingLedger::Options normalized(BatchingLedger::Options o) {
   return o;
 }
 
-std::optional<std::string> write_or_error(RowSink& sink, const std::vector<QueuedRow>& batch) {
+std::optional<std::string> write_or_error(RowSink& sink, const Batch& batch) {
   try {
     return sink.write(batch);
   } catch (const std::exception& e) {
@@ -55,7 +55,7 @@ void BatchingLedger::append(Row row) {
     ++stats_.dropped;
     return;
   }
-  queue_.push_back(Pending{std::move(row), next_seq_++, now});
+  queue_.emplace_back(std::move(row), next_seq_++, now);
   drop_overflow_locked();
   // The writer needs waking only to learn a first deadline, or for a full batch.
   bool wake = queue_.size() == 1 || queue_.size() == opts_.max_batch;
@@ -124,8 +124,7 @@ std::uint64_t BatchingLedger::oldest_unsettled_locked() const {
 }
 
 void BatchingLedger::run_writer() {
-  std::vector<Pending> batch;
-  batch.reserve(std::min<std::size_t>(opts_.max_batch, 4096));
+  Batch batch;
   auto backoff = opts_.retry_backoff;
   std::optional<SteadyClock::time_point> give_up_at;  // set once stopping
   std::uint64_t failures = 0;                         // consecutive failed attempts
@@ -152,9 +151,13 @@ void BatchingLedger::run_writer() {
     if (exit) break;
 
     auto n = std::min(queue_.size(), opts_.max_batch);
-    auto end = queue_.begin() + static_cast<std::ptrdiff_t>(n);
-    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-    queue_.erase(queue_.begin(), end);
+    if (n == queue_.size()) {
+      batch.swap(queue_);  // the usual case: every queued row, taken without moving one
+    } else {
+      auto end = queue_.begin() + static_cast<std::ptrdiff_t>(n);
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+      queue_.erase(queue_.begin(), end);
+    }
     inflight_count_ = n;
     inflight_first_seq_ = batch.front().seq;
     lk.unlock();

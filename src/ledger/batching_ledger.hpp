@@ -19,7 +19,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "ledger/ledger.hpp"
 
@@ -32,13 +31,17 @@ struct QueuedRow {
   std::chrono::steady_clock::time_point enqueued;
 };
 
+// Rows in append order. A deque, as the queue is: the writer takes a whole queue by swapping it
+// (constant time under the lock that appenders wait on), not by moving its rows one by one.
+using Batch = std::deque<QueuedRow>;
+
 // Where a batch goes: one transaction per call, all rows or none. Used by the writer thread only.
 class RowSink {
  public:
   virtual ~RowSink() = default;
   // Writes `batch` atomically; the error message on failure (the rows are then retried, so a
   // sink must not leave part of a batch behind).
-  virtual std::optional<std::string> write(const std::vector<QueuedRow>& batch) = 0;
+  virtual std::optional<std::string> write(const Batch& batch) = 0;
 };
 
 class BatchingLedger : public Ledger {
@@ -87,7 +90,7 @@ class BatchingLedger : public Ledger {
   mutable std::mutex mu_;
   std::condition_variable writer_cv_;   // wakes the writer: new rows, flush, stop
   std::condition_variable settled_cv_;  // wakes flushers (and the destructor): rows settled
-  std::deque<Pending> queue_;
+  Batch queue_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t flush_target_ = 0;  // rows up to this seq are wanted now
   std::size_t inflight_count_ = 0;  // rows taken by the writer, being written

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <vector>
 
 #include "pg/migrate.hpp"
 
@@ -76,7 +77,7 @@ class PostgresSink final : public RowSink {
  public:
   explicit PostgresSink(const PostgresLedger::Options& o) : opts_(o), conn_(open()) {}
 
-  std::optional<std::string> write(const std::vector<QueuedRow>& batch) override {
+  std::optional<std::string> write(const Batch& batch) override {
     if (!conn_ || conn_->broken()) {
       conn_.reset();
       conn_ = open();  // throws: the batch is kept and retried later

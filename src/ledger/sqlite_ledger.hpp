@@ -1,7 +1,8 @@
 #pragma once
 // The SQLite ledger, the embedded default: a BatchingLedger (batching_ledger.hpp) whose batches
-// are committed to the `requests` table, one transaction and one prepared INSERT per batch, in
-// WAL mode with synchronous=NORMAL, so a kill -9 loses at most the last commit window.
+// are committed to the `requests` table, one transaction per batch written with prepared
+// multi-row INSERTs, in WAL mode with synchronous=NORMAL, so a kill -9 loses at most the last
+// commit window.
 // Thread-safe like BatchingLedger. The writer owns its own connection; readers
 // (usage_query.hpp) open theirs.
 

@@ -57,6 +57,32 @@ struct LabelsEqual {
   bool operator()(const Labels& a, const LabelValues& b) const noexcept { return (*this)(b, a); }
 };
 
+// The series a family updated last, so that the usual update — the same route, model and project
+// as the request before, or one of the few token types — costs a compare of a few short strings
+// instead of hashing them and searching the series map (which a request does about ten times in
+// its finish phase). Holds pointers to map entries: they stay valid because a series map only
+// ever grows (an unordered_map rehash moves no element). Guarded by its family's mutex.
+template <class Value>
+class RecentSeries {
+ public:
+  using Entry = std::pair<const Labels, Value>;
+  Entry* find(const LabelValues& values) const {
+    for (Entry* e : entries_) {
+      if (e != nullptr && LabelsEqual{}(values, e->first)) return e;
+    }
+    return nullptr;
+  }
+  // The oldest remembered entry makes room.
+  void remember(Entry* e) {
+    entries_[next_] = e;
+    next_ = (next_ + 1) % entries_.size();
+  }
+
+ private:
+  std::array<Entry*, 4> entries_{};
+  std::size_t next_ = 0;
+};
+
 // One rendered sample of a scalar (counter or gauge) series.
 using Sample = std::pair<Labels, double>;
 

@@ -37,11 +37,16 @@ void HistogramFamily::observe(const LabelValues& values, double v) {
   if (std::isnan(v)) return;
   auto bucket = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   std::lock_guard lock(mu_);
-  auto it = series_.find(values);
-  if (it == series_.end()) {
-    it = series_.emplace(values.to_labels(), Series{std::vector<std::uint64_t>(bounds_.size() + 1, 0), 0, 0}).first;
+  auto* e = recent_.find(values);
+  if (e == nullptr) {
+    auto it = series_.find(values);
+    if (it == series_.end()) {
+      it = series_.emplace(values.to_labels(), Series{std::vector<std::uint64_t>(bounds_.size() + 1, 0), 0, 0}).first;
+    }
+    e = &*it;
+    recent_.remember(e);
   }
-  Series& s = it->second;
+  Series& s = e->second;
   ++s.counts[bucket];
   s.sum += v;
   ++s.count;

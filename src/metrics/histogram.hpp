@@ -46,7 +46,8 @@ class HistogramFamily final : public Family {
 
   std::vector<double> bounds_;
   mutable std::mutex mu_;
-  std::unordered_map<Labels, Series, LabelsHash, LabelsEqual> series_;
+  std::unordered_map<Labels, Series, LabelsHash, LabelsEqual> series_;  // never shrinks
+  RecentSeries<Series> recent_;
 };
 
 }  // namespace sluice::metrics

@@ -1,8 +1,9 @@
 #pragma once
 // Counter and gauge families: one double per label-value list. Series appear on first use.
-// Thread-safe: one mutex per family around its series map, held only for a hash lookup and an
-// add, so concurrent updates from many request threads stay cheap (well under a microsecond
-// uncontended). A wrong number of label values is a programmer error: std::invalid_argument.
+// Thread-safe: one mutex per family around its series map, held only for a lookup (usually a
+// compare with a series used just before: RecentSeries in family.hpp) and an add, so concurrent
+// updates from many request threads stay cheap (well under a microsecond uncontended). A wrong
+// number of label values is a programmer error: std::invalid_argument.
 
 #include <mutex>
 #include <string>
@@ -27,14 +28,20 @@ class ScalarFamily : public Family {
   void update(const LabelValues& values, F&& f) {
     check_arity(values);
     std::lock_guard lock(mu_);
-    auto it = series_.find(values);
-    if (it == series_.end()) it = series_.emplace(values.to_labels(), 0.0).first;
-    f(it->second);
+    auto* e = recent_.find(values);
+    if (e == nullptr) {
+      auto it = series_.find(values);
+      if (it == series_.end()) it = series_.emplace(values.to_labels(), 0.0).first;
+      e = &*it;
+      recent_.remember(e);
+    }
+    f(e->second);
   }
 
  private:
   mutable std::mutex mu_;
-  std::unordered_map<Labels, double, LabelsHash, LabelsEqual> series_;
+  std::unordered_map<Labels, double, LabelsHash, LabelsEqual> series_;  // never shrinks
+  RecentSeries<double> recent_;
 };
 
 // A monotonic count. The name must end in _total (the exposition's convention for counters).

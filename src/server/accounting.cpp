@@ -361,7 +361,7 @@ void Accounting::finish(const Outcome& o, Charge& c) {
   row.request_id = o.request_id;
   row.project = c.project();
   row.key_id = c.key ? c.key->id : "";
-  row.model = o.model.substr(0, 200);
+  row.model = o.model.substr(0, 200);  // a view: one copy, into the row
   row.provider = o.provider;
   row.route = o.route;
   row.status = o.status;

@@ -76,7 +76,8 @@ class Accounting {
   bool limits_tokens(const Charge& c) const;
 
   struct Outcome {
-    std::string request_id, model, provider, error;
+    // Views of the request's own strings (no copies on every request): valid during finish().
+    std::string_view request_id, model, provider, error;
     std::string_view route;  // a route label (static storage)
     int status = 0;
     bool stream = false;

@@ -36,7 +36,8 @@ inline std::vector<Row> read_rows(const std::string& path) {
   auto q = db.prepare(
       "SELECT ts_ms, request_id, project, key_id, model, provider, route, status, stream, attempts, "
       "input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, server_tool_uses, cost_micros, "
-      "latency_ms, ttft_ms, estimated, redactions, error, redaction_types FROM requests ORDER BY id");
+      "latency_ms, ttft_ms, estimated, redactions, error, redaction_types, stream_id, replayed, recoveries "
+      "FROM requests ORDER BY id");
   std::vector<Row> rows;
   while (q.step()) {
     Row r;
@@ -62,6 +63,9 @@ inline std::vector<Row> read_rows(const std::string& path) {
     r.redactions = static_cast<int>(q.int64(19));
     r.redaction_types = q.text(21);
     r.error = q.text(20);
+    r.stream_id = q.text(22);
+    r.replayed = q.int64(23) != 0;
+    r.recoveries = static_cast<int>(q.int64(24));
     rows.push_back(std::move(r));
   }
   return rows;

@@ -66,6 +66,49 @@ TEST(SqliteLedger, RowsRoundTripExactly) {
   EXPECT_FALSE(rows[1].ttft_ms.has_value());
 }
 
+TEST(SqliteLedger, EveryRowOfABatchKeepsItsOwnValuesWhateverStatementWroteIt) {
+  // 77 rows = two 32-row INSERTs, one of 8 and five single rows: every field differs from row
+  // to row, so a row bound at the wrong offset of a multi-row statement cannot go unnoticed.
+  TempDb tmp("multirow.db");
+  std::vector<Row> sent;
+  for (int i = 0; i < 77; ++i) {
+    Row r;
+    r.ts_ms = 1'709'251'200'000 + i;
+    r.request_id = "req_" + std::to_string(i);
+    r.project = "p" + std::to_string(i % 5);
+    r.key_id = "k" + std::to_string(i % 7);
+    r.model = "model-" + std::to_string(i);
+    r.provider = "prov-" + std::to_string(i % 3);
+    r.route = "/route/" + std::to_string(i);
+    r.status = 200 + i;
+    r.stream = i % 2 == 1;
+    r.attempts = 1 + i % 4;
+    r.input_tokens = 1'000 + i;
+    r.output_tokens = 2'000 + i;
+    r.cache_creation_tokens = 3'000 + i;
+    r.cache_read_tokens = 4'000 + i;
+    r.server_tool_uses = i % 6;
+    r.cost_micros = 5'000'000 + i;
+    r.latency_ms = 10.5 + i;
+    if (i % 3 != 0) r.ttft_ms = 1.25 + i;
+    r.estimated = i % 4 == 0;
+    r.redactions = i % 9;
+    r.redaction_types = i % 9 ? "password:" + std::to_string(i % 9) : "";
+    r.error = i % 10 == 0 ? "UpstreamFailed" : "";
+    r.stream_id = r.stream ? "str_" + std::to_string(i) : "";
+    r.replayed = i % 11 == 0;
+    r.recoveries = i % 3;
+    sent.push_back(r);
+  }
+  {
+    SqliteLedger ledger(options(tmp));
+    for (const auto& r : sent) ledger.append(r);
+    ledger.flush();
+    EXPECT_EQ(ledger.stats().transactions, 1u);
+  }
+  EXPECT_EQ(read_rows(tmp.path()), sent);
+}
+
 TEST(SqliteLedger, NonFiniteLatencyIsStoredWithoutJammingTheQueue) {
   TempDb tmp("nan.db");
   SqliteLedger ledger(options(tmp));

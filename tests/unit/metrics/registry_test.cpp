@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -145,6 +146,32 @@ TEST(Registry, WrongNumberOfLabelValuesThrows) {
   EXPECT_THROW(c.inc({"only one"}), std::invalid_argument);
   auto& g = reg.gauge("g", "h", {});
   EXPECT_THROW(g.set({"extra"}, 1), std::invalid_argument);
+}
+
+TEST(Registry, UpdatesLandOnTheirOwnSeriesWhateverTheOrder) {
+  // Families remember the last series they updated: cycling through more series than that,
+  // with values that are prefixes of one another, and growing the map by thousands of series
+  // (rehashes) in between, every update still lands on its own series.
+  Registry reg;
+  auto& c = reg.counter("c_total", "h", {"project", "type"});
+  auto& h = reg.histogram("h_tokens", "h", {"project", "type"}, {10, 100});
+  const std::vector<Labels> cycle{{"p", "input"}, {"p", "output"}, {"p", ""},       {"", "input"},
+                                  {"pp", "input"}, {"p", "inpu"},  {"p", "input "}};
+  std::map<Labels, int> expected;
+  for (int round = 0; round < 50; ++round) {
+    for (std::size_t i = 0; i < cycle.size(); ++i) {
+      if ((round + i) % 3 == 0) continue;  // an irregular pattern, not a fixed rotation
+      c.inc(cycle[i], static_cast<double>(i + 1));
+      h.observe(cycle[i], static_cast<double>(i + 1));
+      expected[cycle[i]] += static_cast<int>(i + 1);
+    }
+    for (int n = 0; n < 100; ++n) c.inc({"filler", std::to_string(round * 100 + n)});
+  }
+  for (const auto& [labels, sum] : expected) {
+    EXPECT_EQ(c.value(labels), sum) << labels[0] << "/" << labels[1];
+    EXPECT_EQ(h.snapshot(labels).sum, sum) << labels[0] << "/" << labels[1];
+  }
+  EXPECT_EQ(c.value({"filler", "4999"}), 1);
 }
 
 TEST(Registry, ConcurrentIncrementsSumExactly) {

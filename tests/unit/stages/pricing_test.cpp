@@ -1,5 +1,9 @@
 #include "stages/meter/pricing.hpp"
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "common/glob.hpp"
@@ -68,6 +72,52 @@ TEST(Glob, MatchesStarsAnywhere) {
   EXPECT_TRUE(sluice::glob_match("exact", "exact"));
   EXPECT_FALSE(sluice::glob_match("exact", "exact2"));
   EXPECT_TRUE(sluice::glob_match("*", ""));
+  EXPECT_FALSE(sluice::glob_match("claude-*", "claude"));
+  EXPECT_FALSE(sluice::glob_match("exact", "exac"));
+  EXPECT_TRUE(sluice::glob_match("", ""));
+  EXPECT_FALSE(sluice::glob_match("", "x"));
+  EXPECT_TRUE(sluice::glob_match("ab**", "ab"));
+  EXPECT_FALSE(sluice::glob_match("a*a", "a"));
+  EXPECT_TRUE(sluice::glob_match("a*a", "aa"));
+}
+
+// The matcher before its literal-prefix fast path, as the reference.
+bool reference_glob(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// Every string of up to `n` characters from `alphabet`.
+std::vector<std::string> all_strings(std::string_view alphabet, std::size_t n) {
+  std::vector<std::string> out{""};
+  for (std::size_t at = 0; at < out.size(); ++at) {
+    if (out[at].size() == n) continue;
+    for (char c : alphabet) out.push_back(out[at] + c);
+  }
+  return out;
+}
+
+TEST(Glob, AgreesWithTheReferenceOnEveryShortPatternAndText) {
+  const auto patterns = all_strings("ab*", 5);
+  const auto texts = all_strings("ab", 5);
+  for (const auto& p : patterns) {
+    for (const auto& t : texts) ASSERT_EQ(sluice::glob_match(p, t), reference_glob(p, t)) << p << " / " << t;
+  }
 }
 
 }  // namespace
