@@ -20,6 +20,7 @@ constexpr auto kBeatTtl = std::chrono::milliseconds(3000);  // a replica silent 
 constexpr auto kWatchedTtl = std::chrono::milliseconds(5000);
 constexpr std::size_t kMaxBacklogBytes = 64u * 1024 * 1024;  // kept while Redis is unreachable
 constexpr std::size_t kMaxBatchEvents = 512;
+constexpr auto kCoalesce = std::chrono::milliseconds(2);  // how long changes gather before a drain
 
 // Every script that writes a stream stamps it with Redis's clock (`at`, ms): a claim needs the
 // producer's heartbeat gone *and* the stream quiet that long, so that heartbeats lapsing during a
@@ -137,6 +138,7 @@ SharedStreams::SharedStreams(const config::Config& cfg, metrics::Registry& regis
       replica_(random_id("r", 16)),
       conn_(endpoint_of(cfg.redis), cfg.redis.timeout),
       beat_timer_(pool_.get_executor()),
+      drain_timer_(pool_.get_executor()),
       create_(kCreate),
       append_(kAppend),
       fields_(kFields),
@@ -170,6 +172,7 @@ SharedStreams::~SharedStreams() {
   net::post(pool_, [this, &done] {
     stopping_ = true;
     beat_timer_.cancel();
+    drain_timer_.cancel();
     drain();
     // Streams still running here are over: other replicas may take them over at once.
     const std::string beat_key = prefix_ + "replica:" + replica_;
@@ -219,7 +222,13 @@ void SharedStreams::enqueue(Op op) {
     post = !drain_posted_;
     drain_posted_ = true;
   }
-  if (post) net::post(pool_, [this] { drain(); });
+  if (!post) return;
+  // A short wait first, so that a stream's burst of events (and its create, meta and end) goes
+  // to Redis in one call rather than one call each.
+  net::post(pool_, [this] {
+    drain_timer_.expires_after(kCoalesce);
+    drain_timer_.async_wait([this](boost::system::error_code) { drain(); });
+  });
 }
 
 void SharedStreams::on_create(const stream::ReplayStream& s) {

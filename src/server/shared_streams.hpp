@@ -123,6 +123,7 @@ class SharedStreams final : public stream::ReplayObserver {
   redis::Connection conn_;          // Redis thread only
   std::deque<Op> pending_;          // Redis thread only: taken from queue_, not sent yet
   net::steady_timer beat_timer_;    // Redis thread only
+  net::steady_timer drain_timer_;   // Redis thread only: the short wait before a drain
   bool stopping_ = false;           // Redis thread only
   // When Redis last became reachable (Redis thread only); the start counts as such.
   std::chrono::steady_clock::time_point reachable_since_ = std::chrono::steady_clock::now();
