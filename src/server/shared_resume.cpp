@@ -27,6 +27,7 @@ namespace {
 constexpr std::size_t kReadBatch = 256;                      // events per Redis read
 constexpr auto kPollEvery = std::chrono::milliseconds(50);   // following a running stream
 constexpr auto kStalledAfter = std::chrono::seconds(120);    // no event, producer alive: give up
+constexpr int kUnknownRetries = 4;                           // an unknown id is looked for 200 ms
 constexpr std::size_t kWholeStream = 1u << 20;               // events read for a takeover
 
 bool same_hash(const std::string& a, const std::string& b) {
@@ -95,6 +96,12 @@ net::awaitable<void> end_with_error(http::ResponseWriter& w, bool openai, std::s
 net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string id,
                                             std::uint64_t from, std::string last) {
   auto v = co_await shared_streams_->read(id, from, kReadBatch, false);
+  // The mirror runs a few milliseconds behind its replica: a client back at once may be faster.
+  for (int retry = 0; retry < kUnknownRetries && v.reachable && !v.found; ++retry) {
+    net::steady_timer wait{co_await net::this_coro::executor, kPollEvery};
+    co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+    v = co_await shared_streams_->read(id, from, kReadBatch, false);
+  }
   if (!v.reachable) {
     Error e{ErrorKind::Unavailable, "stream " + id + " is not on this replica and the shared replay buffers (Redis) are unreachable",
             "resume_unreachable"};

@@ -94,6 +94,8 @@ describe('a stream resumed through another replica', () => {
     const [a, b] = replicas;
     const { head, events } = await openAndDrop(a.port, streamRequest(marker(), { tps: 0 }), 3);
     const sid = head.headers['x-sluice-stream-id'];
+    // (Resumed at once: the replica looks for a stream it does not know yet for a moment, while
+    // the mirror catches up.)
     const other = await resumeThrough(b.port, sid, idOf(events.at(-1)), 'sk-ant-someone-else');
     assert.equal(other.status, 403, other.text);
     assert.equal(JSON.parse(other.text).error.type, 'permission_error');
