@@ -35,6 +35,18 @@ struct UsageBucket {
                cache_read_tokens = 0, server_tool_uses = 0, cost_micros = 0;
   std::int64_t estimated = 0;  // requests whose usage was (partly) estimated
 
+  // Adds `b`'s counts to this one's (a total over buckets; project and group stay).
+  void add(const UsageBucket& b) {
+    requests += b.requests;
+    errors += b.errors;
+    input_tokens += b.input_tokens;
+    output_tokens += b.output_tokens;
+    cache_creation_tokens += b.cache_creation_tokens;
+    cache_read_tokens += b.cache_read_tokens;
+    server_tool_uses += b.server_tool_uses;
+    cost_micros += b.cost_micros;
+    estimated += b.estimated;
+  }
   bool operator==(const UsageBucket&) const = default;
 };
 

@@ -178,15 +178,7 @@ json::object usage_report(ledger::UsageReader& reader, const ledger::UsageFilter
     json::object o{{"project", b.project}, {group_by_name(f.by), b.group}};
     add_sums(o, b);
     data.push_back(std::move(o));
-    total.requests += b.requests;
-    total.errors += b.errors;
-    total.input_tokens += b.input_tokens;
-    total.output_tokens += b.output_tokens;
-    total.cache_creation_tokens += b.cache_creation_tokens;
-    total.cache_read_tokens += b.cache_read_tokens;
-    total.server_tool_uses += b.server_tool_uses;
-    total.cost_micros += b.cost_micros;
-    total.estimated += b.estimated;
+    total.add(b);
   }
   json::object totals;
   add_sums(totals, total);

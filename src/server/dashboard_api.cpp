@@ -99,16 +99,6 @@ json::object sums(const ledger::UsageBucket& b) {
           {"cost_usd", usd(b.cost_micros)}};
 }
 
-void add_to(ledger::UsageBucket& total, const ledger::UsageBucket& b) {
-  total.requests += b.requests;
-  total.errors += b.errors;
-  total.input_tokens += b.input_tokens;
-  total.output_tokens += b.output_tokens;
-  total.cache_creation_tokens += b.cache_creation_tokens;
-  total.cache_read_tokens += b.cache_read_tokens;
-  total.cost_micros += b.cost_micros;
-}
-
 // {"limit":L,"used":U,"remaining":R} for a rate limit, or null when there is none.
 json::value rate_use(const std::optional<double>& limit, const std::optional<double>& remaining) {
   if (!limit) return nullptr;
@@ -192,8 +182,8 @@ json::object daily_usage(ledger::UsageReader& db, const std::vector<keys::Projec
     s.cache_creation[i] += b.cache_creation_tokens;
     s.cache_read[i] += b.cache_read_tokens;
     s.cost[i] += b.cost_micros;
-    add_to(project_totals[b.project], b);
-    add_to(total, b);
+    project_totals[b.project].add(b);
+    total.add(b);
   }
   json::array projects;
   for (const auto& [name, s] : series) {
