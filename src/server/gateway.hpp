@@ -128,6 +128,9 @@ class Gateway {
   static std::string request_fingerprint(const http::Request& req, std::string_view body);
   std::optional<Error> find_resumable(const http::Request& req, Exchange& ex, std::string_view id,
                                       std::shared_ptr<stream::ReplayStream>& out);
+  // The 404 of an unknown or expired stream and the 403 of another owner's, counted in metrics.
+  Error unknown_stream(std::string_view id);
+  Error foreign_stream(std::string_view id);
   // GET /v1/streams/<id> (`path_id`), or a model request repeated with Last-Event-ID.
   net::awaitable<void> resume(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string_view path_id);
   // Answers an identical retry from the stream its client abandoned; false when there is none.

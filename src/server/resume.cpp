@@ -73,19 +73,25 @@ std::optional<Error> Gateway::find_resumable(const http::Request& req, Exchange&
                                              std::shared_ptr<stream::ReplayStream>& out) {
   if (!replay_) return Error{ErrorKind::NotFound, "stream resume is disabled on this gateway (streams.resume: false)", {}};
   out = replay_->find(id);
-  if (!out) {
-    accounting_->metrics().resumes.inc({"by_id", "unknown"});
-    return Error{ErrorKind::NotFound,
-                 "stream " + std::string(id) + " is unknown or has expired (streams stay resumable for " +
-                     std::to_string(replay_->settings().ttl.count() / 1000) + " s after they end)",
-                 "resume_unknown"};
-  }
+  if (!out) return unknown_stream(id);
   if (!same_owner(out->owner(), owner_of(req, ex))) {
-    accounting_->metrics().resumes.inc({"by_id", "forbidden"});
     out.reset();
-    return Error{ErrorKind::Forbidden, "stream " + std::string(id) + " belongs to another key", "resume_forbidden"};
+    return foreign_stream(id);
   }
   return std::nullopt;
+}
+
+Error Gateway::unknown_stream(std::string_view id) {
+  accounting_->metrics().resumes.inc({"by_id", "unknown"});
+  return Error{ErrorKind::NotFound,
+               "stream " + std::string(id) + " is unknown or has expired (streams stay resumable for " +
+                   std::to_string(replay_->settings().ttl.count() / 1000) + " s after they end)",
+               "resume_unknown"};
+}
+
+Error Gateway::foreign_stream(std::string_view id) {
+  accounting_->metrics().resumes.inc({"by_id", "forbidden"});
+  return Error{ErrorKind::Forbidden, "stream " + std::string(id) + " belongs to another key", "resume_forbidden"};
 }
 
 net::awaitable<void> Gateway::resume(http::Request& req, http::ResponseWriter& w, Exchange& ex,

@@ -109,17 +109,12 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     co_return;
   }
   if (!v.found) {
-    accounting_->metrics().resumes.inc({"by_id", "unknown"});
-    Error e{ErrorKind::NotFound,
-            "stream " + id + " is unknown or has expired (streams stay resumable for " +
-                std::to_string(replay_->settings().ttl.count() / 1000) + " s after they end)",
-            "resume_unknown"};
+    Error e = unknown_stream(id);
     co_await reply_error(req, w, ex, e);
     co_return;
   }
   if (!same_hash(v.owner_hash, SharedStreams::owner_hash(owner_of(req, ex)))) {
-    accounting_->metrics().resumes.inc({"by_id", "forbidden"});
-    Error e{ErrorKind::Forbidden, "stream " + id + " belongs to another key", "resume_forbidden"};
+    Error e = foreign_stream(id);
     co_await reply_error(req, w, ex, e);
     co_return;
   }
