@@ -82,4 +82,8 @@ std::string secret_hint(std::string_view secret) {
   return out;
 }
 
+bool same_digest(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace sluice::keys

@@ -24,6 +24,9 @@ std::string generate_secret();
 std::string generate_key_id();
 // SHA-256 of the secret's bytes (OpenSSL EVP).
 SecretHash hash_secret(std::string_view secret);
+// Whether two hashes (or other equal-length digests) are equal, in a time that does not depend
+// on where they differ (CRYPTO_memcmp); false when their lengths differ.
+bool same_digest(std::string_view a, std::string_view b);
 // The prefix, the length and the base62 alphabet; says nothing about whether the key exists.
 bool looks_like_sluice_key(std::string_view s);
 // The first 12 characters + "..." ("sk-sluice-Ab..."), for listings.

@@ -2,8 +2,6 @@
 // (GET /v1/streams/<id> or the request repeated with Last-Event-ID), answering an identical retry
 // from a stream its client abandoned, and keeping an abandoned stream's upstream running for the
 // grace period.
-#include <openssl/crypto.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,10 +23,6 @@ constexpr std::size_t kReplayChunk = 256 * 1024;
 std::string raw_hash(std::string_view bytes) {
   auto h = keys::hash_secret(bytes);
   return std::string(reinterpret_cast<const char*>(h.data()), h.size());
-}
-
-bool same_owner(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
@@ -74,7 +68,7 @@ std::optional<Error> Gateway::find_resumable(const http::Request& req, Exchange&
   if (!replay_) return Error{ErrorKind::NotFound, "stream resume is disabled on this gateway (streams.resume: false)", {}};
   out = replay_->find(id);
   if (!out) return unknown_stream(id);
-  if (!same_owner(out->owner(), owner_of(req, ex))) {
+  if (!keys::same_digest(out->owner(), owner_of(req, ex))) {
     out.reset();
     return foreign_stream(id);
   }

@@ -6,14 +6,13 @@
 // its events mirrored under the same stream id. Where a continuation is impossible (recovery off
 // for the route, a tool_use or open thinking block, an OpenAI client's stream) the stream ends
 // with an error event, never as if it were complete.
-#include <openssl/crypto.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "http/wire.hpp"
+#include "keys/secret.hpp"
 #include "server/exchange.hpp"
 #include "server/headers.hpp"
 #include "server/shared_streams.hpp"
@@ -29,10 +28,6 @@ constexpr auto kPollEvery = std::chrono::milliseconds(50);   // following a runn
 constexpr auto kStalledAfter = std::chrono::seconds(120);    // no event, producer alive: give up
 constexpr int kUnknownRetries = 4;                           // an unknown id is looked for 200 ms
 constexpr std::size_t kWholeStream = 1u << 20;               // events read for a takeover
-
-bool same_hash(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // The events of a stream, concatenated, with where each ends (ReplayStore::adopt's shape).
 void join_events(const std::vector<std::string>& events, std::string& bytes, std::vector<std::size_t>& ends) {
@@ -113,7 +108,7 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     co_await reply_error(req, w, ex, e);
     co_return;
   }
-  if (!same_hash(v.owner_hash, SharedStreams::owner_hash(owner_of(req, ex)))) {
+  if (!keys::same_digest(v.owner_hash, SharedStreams::owner_hash(owner_of(req, ex)))) {
     Error e = foreign_stream(id);
     co_await reply_error(req, w, ex, e);
     co_return;
