@@ -2,6 +2,7 @@
 #include "providers/dialect.hpp"
 #include "providers/openai/error_body.hpp"
 #include "server/gateway.hpp"
+#include "stream/sse_parser.hpp"
 
 namespace sluice::server {
 
@@ -24,6 +25,18 @@ bhttp::response<bhttp::string_body> error_response(std::string_view path, const 
     res.set("x-should-retry", "false");
   }
   return res;
+}
+
+std::string stream_error_event(bool openai, ErrorKind kind, std::string_view message) {
+  if (openai) {
+    return "data: " +
+           providers::openai::error_body(message, providers::openai::error_type(kind),
+                                         providers::openai::error_code(kind), {}) +
+           "\n\n";
+  }
+  std::string out;
+  stream::append_event(out, "error", providers::anthropic::error_event_data(providers::anthropic::error_type(kind), message));
+  return out;
 }
 
 bhttp::response<bhttp::string_body> rejection_response(const http::Rejection& r) {

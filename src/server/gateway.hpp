@@ -194,9 +194,9 @@ class Gateway {
 // An error response in the dialect of `path`, with the request id in a header and the body.
 bhttp::response<bhttp::string_body> error_response(std::string_view path, const Error& e,
                                                    const std::string& request_id);
-// The event that ends a replayed stream sluice cannot carry on, in the stream's dialect: an
-// Anthropic `error` event (api_error), or an OpenAI error chunk.
-std::string replay_error_event(bool openai, std::string_view message);
+// The event that ends a stream sluice cannot carry on, in the stream's dialect: an Anthropic
+// `error` event, or an OpenAI error chunk (and no [DONE]), typed after `kind`.
+std::string stream_error_event(bool openai, ErrorKind kind, std::string_view message);
 // The reply to a request the HTTP layer refused before routing (an http::Rejector without
 // logging; Gateway::reject adds the access-log line).
 bhttp::response<bhttp::string_body> rejection_response(const http::Rejection& r);

@@ -7,8 +7,6 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/json/parse.hpp>
 
-#include "providers/anthropic/error_body.hpp"
-#include "providers/openai/error_body.hpp"
 #include "providers/anthropic/validate.hpp"
 #include "upstream/retry_policy.hpp"
 #include "server/exchange.hpp"
@@ -107,19 +105,9 @@ class StreamWatcher : public stream::SseSink {
   }
 };
 
-// The event that ends a committed stream honestly: an error in the client's dialect (Anthropic's
-// `event: error`, or an OpenAI error object without [DONE]).
-std::string error_event(const Error& e, bool openai) {
-  std::string event;
-  const std::string message = "upstream stream interrupted: " + e.message;
-  if (openai) {
-    event = "data: " + providers::openai::error_body(message, providers::openai::error_type(e.kind),
-                                                     providers::openai::error_code(e.kind), {}) + "\n\n";
-  } else {
-    stream::append_event(event, "error",
-                         providers::anthropic::error_event_data(providers::anthropic::error_type(e.kind), message));
-  }
-  return event;
+// The event that ends a committed stream honestly: an error in the client's dialect.
+std::string interrupted_event(const Error& e, bool openai) {
+  return stream_error_event(openai, e.kind, "upstream stream interrupted: " + e.message);
 }
 
 }  // namespace
@@ -147,7 +135,7 @@ std::string Gateway::response_fields(const http::Request& req, upstream::Upstrea
 }
 
 std::string Gateway::seal_broken_replay(Exchange& ex, const Error& e) {
-  std::string event = error_event(e, ex.replay->openai());
+  std::string event = interrupted_event(e, ex.replay->openai());
   std::string out;
   const std::uint64_t end[] = {event.size()};
   stream::append_with_ids(out, event, end, ex.replay->id(), ex.replay->events() + 1);
@@ -159,7 +147,7 @@ std::string Gateway::seal_broken_replay(Exchange& ex, const Error& e) {
 net::awaitable<void> Gateway::end_broken_stream(http::ResponseWriter& w, Exchange& ex, StreamResult& sr) {
   accounting_->release(ex.charge, ex.model);
   // Into the replay buffer too, with its id: a resume ends the same way.
-  std::string event = ex.replay ? seal_broken_replay(ex, *sr.failure) : error_event(*sr.failure, ex.openai_client.has_value());
+  std::string event = ex.replay ? seal_broken_replay(ex, *sr.failure) : interrupted_event(*sr.failure, ex.openai_client.has_value());
   if (ex.replay) sr.next_seq = ex.replay->events() + 1;
   if (ex.detached) co_return;
   if (co_await w.write(event)) co_await w.finish();

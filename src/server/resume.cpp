@@ -8,8 +8,6 @@
 
 #include "http/wire.hpp"
 #include "keys/secret.hpp"
-#include "providers/anthropic/error_body.hpp"
-#include "providers/openai/error_body.hpp"
 #include "server/exchange.hpp"
 #include "stream/event_id.hpp"
 #include "stream/sse_parser.hpp"
@@ -26,13 +24,6 @@ std::string raw_hash(std::string_view bytes) {
 }
 
 }  // namespace
-
-std::string replay_error_event(bool openai, std::string_view message) {
-  if (openai) return "data: " + providers::openai::error_body(message, "server_error", {}, {}) + "\n\n";
-  std::string out;
-  stream::append_event(out, "error", providers::anthropic::error_event_data("api_error", message));
-  return out;
-}
 
 std::string Gateway::request_fingerprint(const http::Request& req, std::string_view body) {
   // The body and what else changes the answer: the path, the API version and every beta line.
@@ -190,8 +181,8 @@ net::awaitable<void> Gateway::serve_replay(http::Request& req, http::ResponseWri
     }
     if (chunk.evicted) {
       ex.error = "replay_evicted";
-      const std::string event = replay_error_event(
-          s->openai(), "stream " + s->id() + " was evicted from the replay buffer (memory cap); send the request again");
+      const std::string event = stream_error_event(
+          s->openai(), ErrorKind::UpstreamFailed, "stream " + s->id() + " was evicted from the replay buffer (memory cap); send the request again");
       if (co_await w.write(event)) co_await w.finish();
       co_return;
     }

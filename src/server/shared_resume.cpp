@@ -82,7 +82,7 @@ upstream::UpstreamRequest first_request(const SharedStreams::Recipe& recipe, con
 
 // Ends a replayed stream with an error event saying `message`, in the stream's dialect.
 net::awaitable<void> end_with_error(http::ResponseWriter& w, bool openai, std::string message) {
-  const std::string event = replay_error_event(openai, message);
+  const std::string event = stream_error_event(openai, ErrorKind::UpstreamFailed, message);
   if (co_await w.write(event)) co_await w.finish();
 }
 
