@@ -1,9 +1,9 @@
 #include "keys/key_store.hpp"
 
-#include <algorithm>
-#include <climits>
 #include <cstring>
 #include <stdexcept>
+
+#include "keys/record_columns.hpp"
 
 namespace sluice::keys {
 namespace {
@@ -26,8 +26,6 @@ CREATE TABLE IF NOT EXISTS keys(
 
 constexpr std::string_view kKeyColumns =
     "id, project, name, hint, rpm, tpm, concurrency, budget_usd_day, budget_usd_month, created_ms, revoked_ms";
-constexpr std::string_view kProjectColumns =
-    "name, rpm, tpm, concurrency, budget_usd_day, budget_usd_month, created_ms";
 
 // Binds the five limit columns starting at parameter `first`.
 void bind_limits(storage::Stmt& st, int first, const Limits& l) {
@@ -36,37 +34,6 @@ void bind_limits(storage::Stmt& st, int first, const Limits& l) {
       .bind(first + 2, l.concurrency)
       .bind(first + 3, l.budget_usd_day)
       .bind(first + 4, l.budget_usd_month);
-}
-
-// Reads the five limit columns starting at column `first`.
-Limits read_limits(const storage::Stmt& st, int first) {
-  Limits l;
-  l.rpm = st.opt_real(first);
-  l.tpm = st.opt_real(first + 1);
-  if (auto c = st.opt_int64(first + 2)) l.concurrency = static_cast<int>(std::clamp<std::int64_t>(*c, 0, INT_MAX));
-  l.budget_usd_day = st.opt_real(first + 3);
-  l.budget_usd_month = st.opt_real(first + 4);
-  return l;
-}
-
-KeyRecord read_key(const storage::Stmt& st) {  // kKeyColumns
-  KeyRecord k;
-  k.id = st.text(0);
-  k.project = st.text(1);
-  k.name = st.text(2);
-  k.hint = st.text(3);
-  k.limits = read_limits(st, 4);
-  k.created_ms = st.int64(9);
-  k.revoked_ms = st.opt_int64(10);
-  return k;
-}
-
-ProjectRecord read_project(const storage::Stmt& st) {  // kProjectColumns
-  ProjectRecord p;
-  p.name = st.text(0);
-  p.limits = read_limits(st, 1);
-  p.created_ms = st.int64(6);
-  return p;
 }
 
 std::string sql(std::string_view a, std::string_view b, std::string_view c = {}) {

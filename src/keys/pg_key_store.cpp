@@ -1,10 +1,9 @@
 #include "keys/pg_key_store.hpp"
 
-#include <algorithm>
-#include <climits>
 #include <cstdio>
 #include <cstring>
 
+#include "keys/record_columns.hpp"
 #include "pg/migrate.hpp"
 
 namespace sluice::keys {
@@ -14,7 +13,6 @@ namespace {
 constexpr const char* kKeyColumns =
     "id, project, coalesce(name, ''), coalesce(hint, ''), rpm, tpm, concurrency, budget_usd_day, budget_usd_month, "
     "created_ms, revoked_ms";
-constexpr const char* kProjectColumns = "name, rpm, tpm, concurrency, budget_usd_day, budget_usd_month, created_ms";
 
 pg::Param real(const std::optional<double>& v) {
   if (!v) return std::nullopt;
@@ -31,35 +29,8 @@ void add_limits(std::vector<pg::Param>& p, const Limits& l) {
   p.push_back(real(l.budget_usd_month));
 }
 
-Limits read_limits(const pg::Rows& r, int row, int first) {
-  Limits l;
-  l.rpm = r.opt_real(row, first);
-  l.tpm = r.opt_real(row, first + 1);
-  if (auto c = r.opt_int64(row, first + 2)) l.concurrency = static_cast<int>(std::clamp<std::int64_t>(*c, 0, INT_MAX));
-  l.budget_usd_day = r.opt_real(row, first + 3);
-  l.budget_usd_month = r.opt_real(row, first + 4);
-  return l;
-}
-
-KeyRecord read_key(const pg::Rows& r, int row) {
-  KeyRecord k;
-  k.id = r.text(row, 0);
-  k.project = r.text(row, 1);
-  k.name = r.text(row, 2);
-  k.hint = r.text(row, 3);
-  k.limits = read_limits(r, row, 4);
-  k.created_ms = r.int64(row, 9);
-  k.revoked_ms = r.opt_int64(row, 10);
-  return k;
-}
-
-ProjectRecord read_project(const pg::Rows& r, int row) {
-  ProjectRecord p;
-  p.name = r.text(row, 0);
-  p.limits = read_limits(r, row, 1);
-  p.created_ms = r.int64(row, 6);
-  return p;
-}
+KeyRecord read_key(const pg::Rows& r, int row) { return keys::read_key(pg::Row{r, row}); }
+ProjectRecord read_project(const pg::Rows& r, int row) { return keys::read_project(pg::Row{r, row}); }
 
 std::string cat(const char* a, const char* b, const char* c = "") { return std::string(a) + b + c; }
 

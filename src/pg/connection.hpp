@@ -45,6 +45,19 @@ class Rows {
   pg_result* r_;
 };
 
+// One row of a Rows, read by column with the accessors storage::Stmt has, so that a reader of
+// records can serve both stores (keys/record_columns.hpp, ledger/query_sql.hpp). Valid while
+// the Rows lives.
+struct Row {
+  const Rows& rows;
+  int row;
+  bool is_null(int col) const { return rows.is_null(row, col); }
+  std::string text(int col) const { return rows.text(row, col); }
+  std::int64_t int64(int col) const { return rows.int64(row, col); }
+  std::optional<std::int64_t> opt_int64(int col) const { return rows.opt_int64(row, col); }
+  std::optional<double> opt_real(int col) const { return rows.opt_real(row, col); }
+};
+
 using Param = std::optional<std::string>;  // nullopt = SQL NULL; text format
 
 class Connection {
