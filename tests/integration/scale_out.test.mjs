@@ -163,6 +163,21 @@ describe('the ledger in PostgreSQL', () => {
       assert.deepEqual(r.json().totals, viaCli, `replica ${i} reports the same totals`);
       assert.equal(r.json().data[0].model, SONNET);
     }
+    // The other PostgreSQL queries: by UTC day, errors, and the dashboard's failed requests.
+    const refused = count(rs, 429);
+    assert.equal(viaCli.errors, refused, 'the 429s count as errors');
+    const today = new Date().toISOString().slice(0, 10);
+    const byDay = cluster.cli('usage', '--project', 'ledger', '--by', 'day', '--since', today);
+    assert.equal(byDay.code, 0, byDay.stderr);
+    assert.deepEqual(byDay.json().data.map((d) => [d.day, d.requests, d.errors]), [[today, 60, refused]]);
+    const failed = await cluster.at(2).admin('GET', '/admin/requests/failed?project=ledger&limit=500');
+    assert.equal(failed.status, 200, failed.text);
+    const rows429 = failed.json().data;
+    assert.equal(rows429.length, refused);
+    assert.ok(rows429.every((r) => r.status === 429 && r.project === 'ledger' && r.stream === false && r.key_id === k.id));
+    for (let i = 1; i < rows429.length; i++) assert.ok(rows429[i - 1].ts_ms >= rows429[i].ts_ms, 'newest first');
+    const one = await cluster.at(1).admin('GET', '/admin/requests/failed?project=ledger&limit=1');
+    assert.equal(one.json().data.length, Math.min(1, refused));
     const version = pg.psql("SELECT component || '=' || version FROM sluice_schema_versions ORDER BY component");
     assert.equal(version, 'keys=1\nledger=2', 'the schema is created and versioned by sluice');
   });
