@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "server/stores.hpp"
+
 namespace sluice::server {
 
 namespace {
@@ -14,18 +16,11 @@ namespace {
 constexpr std::size_t kMaxPendingSettlements = 100'000;
 constexpr auto kProbeEvery = std::chrono::milliseconds(500);
 
-redis::Endpoint endpoint_of(const config::RedisConfig& r) {
-  std::string why;
-  auto ep = redis::parse_url(r.url, why);
-  if (!ep) throw config::ConfigError("redis.url: " + why);  // validate() catches it first
-  return *ep;
-}
-
 }  // namespace
 
 SharedLimits::SharedLimits(const config::Config& cfg, metrics::Registry& registry)
     : policy_(cfg.limits.on_redis_error),
-      conn_(endpoint_of(cfg.redis), cfg.redis.timeout),
+      conn_(redis_endpoint(cfg.redis), cfg.redis.timeout),
       limiter_(conn_, cfg.redis.prefix + "rl:", cfg.limits.effective_lease(cfg.providers)),
       probe_timer_(pool_.get_executor()) {
   registry.gauge_callback("sluice_redis_up", "Whether the shared rate limits' Redis answered its last command (1) or not (0)",

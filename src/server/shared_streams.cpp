@@ -10,6 +10,7 @@
 
 #include "common/ids.hpp"
 #include "keys/secret.hpp"
+#include "server/stores.hpp"
 
 namespace sluice::server {
 
@@ -104,13 +105,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 )lua";
 
-redis::Endpoint endpoint_of(const config::RedisConfig& r) {
-  std::string why;
-  auto ep = redis::parse_url(r.url, why);
-  if (!ep) throw config::ConfigError("redis.url: " + why);  // validate() catches it first
-  return *ep;
-}
-
 const char* state_name(stream::StreamState s) {
   switch (s) {
     case stream::StreamState::Completed:
@@ -136,7 +130,7 @@ SharedStreams::SharedStreams(const config::Config& cfg, metrics::Registry& regis
     : prefix_(cfg.redis.prefix),
       ttl_(cfg.streams.buffer_ttl),
       replica_(random_id("r", 16)),
-      conn_(endpoint_of(cfg.redis), cfg.redis.timeout),
+      conn_(redis_endpoint(cfg.redis), cfg.redis.timeout),
       beat_timer_(pool_.get_executor()),
       drain_timer_(pool_.get_executor()),
       create_(kCreate),

@@ -45,4 +45,11 @@ std::string key_store_label(const config::Config& cfg) {
   return cfg.auth.key_store == StoreEngine::Postgres ? std::string("postgresql") : cfg.database_path();
 }
 
+redis::Endpoint redis_endpoint(const config::RedisConfig& r) {
+  std::string why;
+  auto ep = redis::parse_url(r.url, why);
+  if (!ep) throw config::ConfigError("redis.url: " + why);  // validate() catches it first
+  return *ep;
+}
+
 }  // namespace sluice::server

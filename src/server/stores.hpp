@@ -12,6 +12,7 @@
 #include "ledger/ledger.hpp"
 #include "ledger/usage_reader.hpp"
 #include "pg/connection.hpp"
+#include "redis/url.hpp"
 
 namespace sluice::server {
 
@@ -21,5 +22,7 @@ std::unique_ptr<ledger::UsageReader> open_usage_reader(const config::Config& cfg
 std::unique_ptr<keys::Store> open_key_store(const config::Config& cfg);
 // Where the keys are, for messages: the SQLite path or "postgresql".
 std::string key_store_label(const config::Config& cfg);
+// redis.url parsed (config::ConfigError when invalid, which validation catches first).
+redis::Endpoint redis_endpoint(const config::RedisConfig& r);
 
 }  // namespace sluice::server
