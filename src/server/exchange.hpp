@@ -75,6 +75,7 @@ struct Gateway::Exchange {
   std::string_view fingerprint_body; // the request as first sent upstream (transparent resume)
   const http::Request* fingerprint_req = nullptr;
   std::string fingerprint;           // of the request, once computed
+  std::string shared_abandoned_key;  // where Redis filed the abandoned stream a retry is answered from
   const char* replay_kind = "";      // answered from a buffer: "resume" or "transparent"
   GraceWatch* grace_watch = nullptr;  // the relay's, while a resumable stream is relayed
   // What a continuation on another replica needs (shared replay buffers): the request as sent

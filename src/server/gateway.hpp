@@ -143,6 +143,15 @@ class Gateway {
   // replica died is taken over and continued here.
   net::awaitable<void> resume_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, std::string id,
                                      std::uint64_t from, std::string last);
+  // An identical retry of a stream whose client left it on another replica, answered from Redis
+  // as try_transparent_resume answers one from this replica's buffer; false when Redis knows of
+  // none this request may reuse (then it goes upstream as usual).
+  net::awaitable<bool> try_shared_transparent_resume(http::Request& req, http::ResponseWriter& w, Exchange& ex);
+  // Answers with another replica's stream `id` from event `from` on ("resume" or "transparent"):
+  // its head, then follow_shared. The caller has checked the owner.
+  net::awaitable<void> serve_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, const std::string& id,
+                                    bool openai, const std::string& model, const std::string& upstream_request_id,
+                                    std::uint64_t from, const char* how);
   // The events of another replica's stream after `from`, then the rest as Redis gets it.
   net::awaitable<void> follow_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex, const std::string& id,
                                      bool openai, std::uint64_t from);

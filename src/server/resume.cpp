@@ -9,6 +9,7 @@
 #include "http/wire.hpp"
 #include "keys/secret.hpp"
 #include "server/exchange.hpp"
+#include "server/shared_streams.hpp"
 #include "stream/event_id.hpp"
 #include "stream/sse_parser.hpp"
 
@@ -137,10 +138,19 @@ net::awaitable<bool> Gateway::try_transparent_resume(http::Request& req, http::R
   if (!replay_ || !streams_.transparent_resume || ex.fingerprint_body.empty()) co_return false;
   auto opt_out = req.msg["x-sluice-replay"];
   if (opt_out == "off" || opt_out == "0" || opt_out == "false") co_return false;
-  if (!replay_->has_abandoned(ex.owner)) co_return false;
+  // This replica's abandoned streams are known at once; other replicas' (streams.engine: redis)
+  // take one Redis read, paid only by an owner who has left a stream somewhere lately.
+  const bool here = replay_->has_abandoned(ex.owner);
+  const bool elsewhere =
+      shared_streams_ && shared_streams_->reachable() && shared_streams_->may_have_abandoned(ex.owner);
+  if (!here && !elsewhere) co_return false;
   ex.fingerprint = request_fingerprint(req, ex.fingerprint_body);
-  auto s = replay_->claim(ex.owner, ex.fingerprint);
-  if (!s) co_return false;
+  auto s = here ? replay_->claim(ex.owner, ex.fingerprint) : nullptr;
+  if (!s) {
+    if (!elsewhere) co_return false;
+    const bool served = co_await try_shared_transparent_resume(req, w, ex);
+    co_return served;
+  }
   accounting_->metrics().resumes.inc({"transparent", "ok"});
   ex.charge.replayed = true;
   co_await serve_replay(req, w, ex, s, 0, "transparent");

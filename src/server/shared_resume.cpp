@@ -120,24 +120,51 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
     co_return;
   }
   accounting_->metrics().resumes.inc({"by_id", "ok"});
-  const bool openai = v.openai;
-  ex.model = v.model;
+  co_await serve_shared(req, w, ex, id, v.openai, v.model, v.upstream_request_id, from, "resume");
+  log(req, w, ex);
+}
+
+net::awaitable<bool> Gateway::try_shared_transparent_resume(http::Request& req, http::ResponseWriter& w,
+                                                            Exchange& ex) {
+  std::string key = shared_streams_->abandoned_key(ex.owner, ex.fingerprint);
+  if (!shared_streams_->filed(key)) co_return false;  // the usual case, known without asking Redis
+  auto id = co_await shared_streams_->find_abandoned(key);
+  // This replica's own streams were looked for already: one here that is not reusable stays so.
+  if (!id || replay_->find(*id)) co_return false;
+  auto v = co_await shared_streams_->read(*id, 0, kReadBatch, false);
+  // Reusable as in ReplayStore::claim: running, or completed within the grace period; never a
+  // failed or lost one, and only for its owner (the key says so too, this makes sure).
+  const bool reusable =
+      v.reachable && v.found && keys::same_digest(v.owner_hash, SharedStreams::owner_hash(ex.owner)) &&
+      (v.state == "running" || (v.state == "completed" && v.quiet_ms < replay_->settings().grace.count()));
+  if (!reusable) {
+    if (v.reachable) shared_streams_->unfile(key);
+    co_return false;
+  }
+  accounting_->metrics().resumes.inc({"transparent", "ok"});
+  ex.shared_abandoned_key = std::move(key);
+  co_await serve_shared(req, w, ex, *id, v.openai, v.model, v.upstream_request_id, 0, "transparent");
+  co_return true;
+}
+
+net::awaitable<void> Gateway::serve_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex,
+                                           const std::string& id, bool openai, const std::string& model,
+                                           const std::string& upstream_request_id, std::uint64_t from,
+                                           const char* how) {
+  if (ex.model.empty()) ex.model = model;  // a GET /v1/streams/<id> names none
   ex.stream = true;
   ex.charge.metered = true;  // a row that says the stream was replayed, at no cost (unless taken over)
   ex.charge.replayed = true;
   ex.charge.stream_id = id;
-  ex.replay_kind = "resume";
-  ex.upstream_request_id = v.upstream_request_id;
-  {
-    watch_client(w, ex);
-    struct Unwatch {
-      http::ResponseWriter& w;
-      ~Unwatch() { w.unwatch(); }
-    } unwatch{w};
-    const std::string fields = replay_fields(req, id, "resume", v.upstream_request_id, openai);
-    if (co_await w.start_raw(200, "", fields, std::nullopt)) co_await follow_shared(req, w, ex, id, openai, from);
-  }
-  log(req, w, ex);
+  ex.replay_kind = how;
+  ex.upstream_request_id = upstream_request_id;
+  watch_client(w, ex);
+  struct Unwatch {
+    http::ResponseWriter& w;
+    ~Unwatch() { w.unwatch(); }
+  } unwatch{w};
+  const std::string fields = replay_fields(req, id, how, upstream_request_id, openai);
+  if (co_await w.start_raw(200, "", fields, std::nullopt)) co_await follow_shared(req, w, ex, id, openai, from);
 }
 
 net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWriter& w, Exchange& ex,
@@ -162,6 +189,8 @@ net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWr
     }
     const bool caught_up = from >= v.count;
     if (caught_up && v.state == "completed") {
+      // Delivered whole: the same request again is a deliberate repeat.
+      if (!ex.shared_abandoned_key.empty()) shared_streams_->forget_abandoned(id, ex.shared_abandoned_key);
       co_await w.finish();
       co_return;
     }
@@ -186,7 +215,12 @@ net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWr
     }
     if (caught_up && !v.producer_alive) {
       // The replica producing it is gone: continue it here (or end it honestly).
-      if (co_await take_over(req, w, ex, id, openai, from)) co_return;
+      if (co_await take_over(req, w, ex, id, openai, from)) {
+        if (!ex.shared_abandoned_key.empty() && ex.error.empty() && !ex.client_gone) {
+          shared_streams_->forget_abandoned(id, ex.shared_abandoned_key);
+        }
+        co_return;
+      }
     } else if (caught_up) {
       if (std::chrono::steady_clock::now() - progress > kStalledAfter) {
         ex.error = "replay_stalled";

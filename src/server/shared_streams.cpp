@@ -74,9 +74,10 @@ return 1
 )lua";
 
 // KEYS: meta, events, watched. ARGV: from (0-based), max, replica key prefix, watched ttl,
-// with recipe (1/0). Nil when the stream is unknown.
+// with recipe (1/0). Nil when the stream is unknown; else its fields, the events, the recipe, and
+// the ms since its last change.
 constexpr const char* kRead = R"lua(
-local m = redis.call('HMGET', KEYS[1], 'state', 'producer', 'owner', 'openai', 'model', 'rid')
+local m = redis.call('HMGET', KEYS[1], 'state', 'producer', 'owner', 'openai', 'model', 'rid', 'at')
 if not m[1] then return false end
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
 local alive = 0
@@ -89,7 +90,9 @@ local recipe = {}
 if ARGV[5] == '1' then
   recipe = redis.call('HMGET', KEYS[1], 'r_provider', 'r_target', 'r_body', 'r_headers', 'r_price_model')
 end
-return {m[1], m[2] or '', m[3] or '', m[4] or '', m[5] or '', m[6] or '', alive, n, events, recipe}
+local t = redis.call('TIME')
+local quiet = t[1] * 1000 + math.floor(t[2] / 1000) - tonumber(m[7] or '0')
+return {m[1], m[2] or '', m[3] or '', m[4] or '', m[5] or '', m[6] or '', alive, n, events, recipe, quiet}
 )lua";
 
 // KEYS: meta. ARGV: replica key prefix, claimant, ttl, quiet ms.
@@ -129,10 +132,12 @@ std::size_t SharedStreams::Op::bytes() const {
 SharedStreams::SharedStreams(const config::Config& cfg, metrics::Registry& registry)
     : prefix_(cfg.redis.prefix),
       ttl_(cfg.streams.buffer_ttl),
+      grace_(cfg.streams.grace),
       replica_(random_id("r", 16)),
       conn_(redis_endpoint(cfg.redis), cfg.redis.timeout),
       beat_timer_(pool_.get_executor()),
       drain_timer_(pool_.get_executor()),
+      poll_timer_(pool_.get_executor()),
       create_(kCreate),
       append_(kAppend),
       fields_(kFields),
@@ -158,7 +163,10 @@ SharedStreams::SharedStreams(const config::Config& cfg, metrics::Registry& regis
                             [this](std::vector<metrics::Sample>& out) {
                               out.push_back({{}, static_cast<double>(dropped_.load())});
                             });
-  net::post(pool_, [this] { beat(); });
+  net::post(pool_, [this] {
+    beat();
+    poll_abandoners();
+  });
 }
 
 SharedStreams::~SharedStreams() {
@@ -167,6 +175,7 @@ SharedStreams::~SharedStreams() {
     stopping_ = true;
     beat_timer_.cancel();
     drain_timer_.cancel();
+    poll_timer_.cancel();
     drain();
     // Streams still running here are over: other replicas may take them over at once.
     const std::string beat_key = prefix_ + "replica:" + replica_;
@@ -314,6 +323,11 @@ bool SharedStreams::send(const std::deque<Op>& ops, std::size_t& taken) {
       r = drop_.run(conn_, {meta, key(first.id, ":ev"), key(first.id, ":w")}, {replica_});
       taken = 1;
       break;
+    case Op::Kind::Index:
+    case Op::Kind::Unindex:
+      r = send_filing(first);
+      taken = 1;
+      break;
     case Op::Kind::Append:
     case Op::Kind::End: {
       // Consecutive events (and the end right after them) in one call.
@@ -416,7 +430,7 @@ net::awaitable<SharedStreams::View> SharedStreams::read(std::string id, std::uin
           co_return out;
         }
         const redis::Reply& a = r.value();
-        if (a.type != redis::Reply::Type::Array || a.elements.size() != 10) co_return out;  // nil: unknown
+        if (a.type != redis::Reply::Type::Array || a.elements.size() != 11) co_return out;  // nil: unknown
         out.found = true;
         out.state = str_of(a.elements[0]);
         out.producer = str_of(a.elements[1]);
@@ -426,6 +440,7 @@ net::awaitable<SharedStreams::View> SharedStreams::read(std::string id, std::uin
         out.upstream_request_id = str_of(a.elements[5]);
         out.producer_alive = a.elements[6].integer == 1;
         out.count = static_cast<std::uint64_t>(a.elements[7].integer);
+        out.quiet_ms = a.elements[10].integer;
         for (const auto& e : a.elements[8].elements) out.events.push_back(e.str);
         const auto& rec = a.elements[9].elements;
         if (rec.size() == 5 && rec[0].type == redis::Reply::Type::String) {

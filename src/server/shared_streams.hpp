@@ -22,6 +22,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -69,6 +71,7 @@ class SharedStreams final : public stream::ReplayObserver {
     bool openai = false;
     std::string model, upstream_request_id;
     std::uint64_t count = 0;    // events in Redis
+    std::int64_t quiet_ms = 0;  // since its last change in Redis (its end, once ended)
     std::vector<std::string> events;
     std::optional<Recipe> recipe;  // with_recipe, when the stream has one
   };
@@ -80,6 +83,26 @@ class SharedStreams final : public stream::ReplayObserver {
   // A stream this replica claimed but cannot continue: nobody waits for it any longer.
   void mark_lost(const std::string& id);
 
+  // Abandoned streams across replicas: when a client leaves a stream, its producer files it under
+  // this key (a hash of the owner and the request's fingerprint, resume.cpp) for twice the grace
+  // period, so that an identical retry on any replica finds it. The key holds the stream id.
+  std::string abandoned_key(std::string_view owner, std::string_view fingerprint) const;
+  // What is filed is also listed in a sorted set that every replica polls every 100 ms, so that
+  // these two questions are answered from memory and only a request that is indeed the retry of
+  // an abandoned stream pays a Redis round trip: whether some replica filed a stream of `owner`
+  // lately (asked first, as a request's fingerprint costs a hash of its body), and whether
+  // `key` was filed. Up to 100 ms behind Redis. Thread-safe.
+  bool may_have_abandoned(std::string_view owner) const;
+  bool filed(const std::string& key) const;
+  // Forgets `key` here until it is filed again: its stream turned out not to be reusable (the
+  // other replicas learn it the same way, with one lookup each).
+  void unfile(const std::string& key);
+  // The stream filed under `key`; nullopt when none, or when Redis is unreachable.
+  net::awaitable<std::optional<std::string>> find_abandoned(std::string key);
+  // `id` was delivered whole: an identical request is a deliberate repeat from now on.
+  void forget_abandoned(const std::string& id, const std::string& key);
+  bool reachable() const { return reachable_.load(); }
+
   static std::string owner_hash(std::string_view owner);
 
   // ReplayObserver: queued for the Redis thread.
@@ -88,13 +111,16 @@ class SharedStreams final : public stream::ReplayObserver {
   void on_meta(const stream::ReplayStream& s, const std::string& model, const std::string& upstream_request_id) override;
   void on_end(const stream::ReplayStream& s, stream::StreamState how) override;
   void on_drop(const std::string& id) override;
+  void on_abandoned(const stream::ReplayStream& s, const std::string& fingerprint) override;
+  void on_reclaimed(const stream::ReplayStream& s, const std::string& fingerprint) override;
 
  private:
   struct Op {
-    enum class Kind { Create, Append, Fields, End, Drop } kind;
+    enum class Kind { Create, Append, Fields, End, Drop, Index, Unindex } kind;
     std::string id;
     std::uint64_t seq = 0;           // Append: the event's 1-based index
-    std::vector<std::string> args;   // Append: the event; Create: owner hash, openai; Fields: name, value...
+    std::vector<std::string> args;   // Append: the event; Create: owner hash, openai; Fields: name, value...;
+                                     // Index, Unindex: the abandoned key
     std::size_t bytes() const;
   };
   void enqueue(Op op);
@@ -103,14 +129,18 @@ class SharedStreams final : public stream::ReplayObserver {
   // Sends the ops at the front of `ops` (one stream's, in order) as one batch; `taken` says how
   // many it covered. False when Redis could not be asked.
   bool send(const std::deque<Op>& ops, std::size_t& taken);
+  // An Index or Unindex op (shared_abandoned.cpp).
+  Result<redis::Reply> send_filing(const Op& op);
   void beat();
   void schedule_beat();
+  void poll_abandoners();  // adds what was filed since the last poll, forgets the old; again in 100 ms
   void record(const Error* failure);
   std::string key(std::string_view id, std::string_view suffix = {}) const;
   void attended(const std::string& id);
 
   const std::string prefix_;
   const std::chrono::milliseconds ttl_;
+  const std::chrono::milliseconds grace_;  // how long an abandoned stream stays filed
   const std::string replica_;
   stream::ReplayStore* store_ = nullptr;
 
@@ -124,10 +154,21 @@ class SharedStreams final : public stream::ReplayObserver {
   std::deque<Op> pending_;          // Redis thread only: taken from queue_, not sent yet
   net::steady_timer beat_timer_;    // Redis thread only
   net::steady_timer drain_timer_;   // Redis thread only: the short wait before a drain
+  net::steady_timer poll_timer_;    // Redis thread only: the next poll of the abandoners
   bool stopping_ = false;           // Redis thread only
   // When Redis last became reachable (Redis thread only); the start counts as such.
   std::chrono::steady_clock::time_point reachable_since_ = std::chrono::steady_clock::now();
   redis::Script create_, append_, fields_, drop_, read_, claim_;
+
+  mutable std::mutex abandoners_mu_;  // guards filed_ and filers_
+  struct Filed {
+    std::string owner;    // the owner's hash
+    std::int64_t at = 0;  // when it was filed, Redis ms
+  };
+  std::unordered_map<std::string, Filed> filed_;          // abandoned keys, from the poll
+  std::unordered_map<std::string, std::size_t> filers_;  // owner hash -> its entries in filed_
+  std::int64_t polled_to_ = 0;                           // Redis thread only: the newest score seen,
+  std::unordered_set<std::string> polled_edge_;          // and the members seen at that score
 
   std::atomic<bool> reachable_{true};
   std::atomic<std::size_t> backlog_bytes_{0};

@@ -77,6 +77,7 @@ void ReplayStream::client_left(std::string fingerprint) {
     fingerprint_ = fingerprint;
   }
   store_.index_abandoned(owner_, fingerprint, shared_from_this());
+  if (store_.observer_) store_.observer_->on_abandoned(*this, fingerprint);
 }
 
 ReplayStream::Chunk ReplayStream::read(std::uint64_t from, std::size_t max_bytes) const {
@@ -114,7 +115,9 @@ void ReplayStream::delivered_whole() {
     delivered_whole_ = true;
     fingerprint.swap(fingerprint_);
   }
-  if (!fingerprint.empty()) store_.forget_abandoned(owner_, fingerprint);
+  if (fingerprint.empty()) return;
+  store_.forget_abandoned(owner_, fingerprint);
+  if (store_.observer_) store_.observer_->on_reclaimed(*this, fingerprint);
 }
 
 void ReplayStream::attended_elsewhere() {

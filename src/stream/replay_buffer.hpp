@@ -53,6 +53,16 @@ class ReplayObserver {
   virtual void on_end(const ReplayStream& s, StreamState how) = 0;
   // The stream left the store (expired or evicted).
   virtual void on_drop(const std::string& id) = 0;
+  // Its client left and the stream was indexed for an identical retry under `fingerprint`
+  // (ReplayStore::claim); and later, when it was delivered whole, taken out of that index.
+  virtual void on_abandoned(const ReplayStream& s, const std::string& fingerprint) {
+    (void)s;
+    (void)fingerprint;
+  }
+  virtual void on_reclaimed(const ReplayStream& s, const std::string& fingerprint) {
+    (void)s;
+    (void)fingerprint;
+  }
 };
 
 class ReplayStream : public std::enable_shared_from_this<ReplayStream> {

@@ -3,7 +3,9 @@
 // replica is resumed with Last-Event-ID through another, live while it runs; only its owner may;
 // and when the replica producing a stream is killed (SIGKILL) mid-stream, the replica the client
 // comes back to takes the stream over and continues it, so the client gets the unbroken text,
-// with ids that carry on, one more upstream request, and a ledger row for what was consumed.
+// with ids that carry on, one more upstream request, and a ledger row for what was consumed. A
+// client that retries the identical request instead (Claude Code) on another replica is answered
+// from the stream its connection dropped, through Redis, the same way.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -62,6 +64,12 @@ function resumeThrough(port, streamId, lastId, key = API_HEADERS['x-api-key']) {
   }, { timeoutMs: 20000 });
 }
 
+// Streams filed for an identical retry, by every replica.
+async function filedCount() {
+  const reply = await redis.command('ZCARD', 'sluice:rs:abandoners');
+  return Number(/^:(\d+)/.exec(reply)?.[1] ?? 0);
+}
+
 async function redisCount(id) {
   const reply = await redis.command('LLEN', `sluice:rs:${id}:ev`);
   return Number(/^:(\d+)/.exec(reply)?.[1] ?? 0);
@@ -111,6 +119,81 @@ describe('a stream resumed through another replica', () => {
       }, 3000);
       assert.equal(lines.length, 1, JSON.stringify(lines));
     }
+  });
+});
+
+describe('an identical retry on another replica (clients that retry instead of resuming)', () => {
+  // Claude Code and the SDKs send the same request again when a stream drops, after a backoff of
+  // about half a second; behind a load balancer it may land on any replica. (The replicas learn
+  // of a stream filed elsewhere within 100 ms.)
+  const backoff = () => new Promise((r) => setTimeout(r, 400));
+
+  test('is answered from the abandoned stream in Redis, from its first event, live to the end; no new upstream request', async () => {
+    const [a, b, c] = replicas;
+    const reference = accumulate((await request(a.port, streamRequest(marker(), { tps: 0 }))).events);
+    const tag = marker();
+    const opts = streamRequest(tag);
+    const filedBefore = await filedCount();
+    const { head } = await openAndDrop(a.port, opts, 6);
+    const sid = head.headers['x-sluice-stream-id'];
+    assert.ok(await waitFor(async () => (await filedCount()) > filedBefore, 3000, 10), 'A filed the stream');
+    await backoff();
+    const retry = await request(b.port, opts, { timeoutMs: 20000 });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.headers['x-sluice-replayed'], 'transparent');
+    assert.equal(retry.headers['x-sluice-stream-id'], sid);
+    assert.equal(seqOf(retry.events[0]), 1, 'from the first event: the client dropped what it had');
+    retry.events.forEach((e, i) => assert.equal(seqOf(e), i + 1));
+    assert.equal(retry.events.at(-1).event, 'message_stop');
+    assert.equal(accumulate(retry.events).text, reference.text);
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1, 'one upstream request in all');
+
+    // Delivered whole now: the same request again is a deliberate repeat and gets a fresh answer.
+    await backoff();
+    const repeat = await request(c.port, opts, { timeoutMs: 20000 });
+    assert.equal(repeat.status, 200);
+    assert.equal(repeat.headers['x-sluice-replayed'], undefined);
+    assert.notEqual(repeat.headers['x-sluice-stream-id'], sid);
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 2);
+  });
+
+  test('another credential\'s identical request goes upstream', async () => {
+    const [a, b] = replicas;
+    const tag = marker();
+    const opts = streamRequest(tag);
+    const filedBefore = await filedCount();
+    const { head } = await openAndDrop(a.port, opts, 4);
+    assert.ok(await waitFor(async () => (await filedCount()) > filedBefore, 3000, 10), 'A filed the stream');
+    await backoff();
+    const other = await request(b.port, { ...opts, headers: { ...opts.headers, 'x-api-key': 'sk-ant-someone-else' } },
+      { timeoutMs: 20000 });
+    assert.equal(other.status, 200);
+    assert.equal(other.headers['x-sluice-replayed'], undefined);
+    assert.notEqual(other.headers['x-sluice-stream-id'], head.headers['x-sluice-stream-id']);
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 2);
+  });
+
+  test('when the replica that produced it died, the retry takes the stream over and continues it', async () => {
+    const [a, b] = replicas;
+    const reference = accumulate((await request(b.port, streamRequest(marker(), { tps: 0 }))).events);
+    const tag = marker();
+    const opts = streamRequest(tag, { tps: 25 });
+    const filedBefore = await filedCount();
+    const { head } = await openAndDrop(a.port, opts, 10);
+    const sid = head.headers['x-sluice-stream-id'];
+    assert.ok(await waitFor(async () => (await redisCount(sid)) >= 10, 3000, 10));
+    assert.ok(await waitFor(async () => (await filedCount()) > filedBefore, 3000, 10), 'A filed the stream before it died');
+    await a.stop('SIGKILL');
+    replicas[0] = await startReplica();
+    await backoff();
+    const retry = await request(b.port, opts, { timeoutMs: 20000 });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.headers['x-sluice-replayed'], 'transparent');
+    assert.equal(retry.events.at(-1).event, 'message_stop', retry.text.slice(-400));
+    assert.ok(!retry.events.some((e) => e.event === 'error'), retry.text.slice(-400));
+    retry.events.forEach((e, i) => assert.equal(seqOf(e), i + 1, 'one stream, ids from 1'));
+    assert.equal(accumulate(retry.events).text, reference.text, 'the text of the unbroken stream');
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 2, 'the original request and one continuation');
   });
 });
 

@@ -2,7 +2,8 @@
 // "replicas" (a ReplayStore each, with its SharedStreams) on one Redis. What one produces the
 // other reads, in order, from any index, with the owner's hash; producers on several threads at
 // once; a claim is refused while the producer lives and granted once it is gone and its stream
-// quiet; a stream that expires on its replica leaves Redis too.
+// quiet; a stream that expires on its replica leaves Redis too; a stream whose client left is
+// found by another replica under its owner and request, until it is delivered whole.
 #include "server/shared_streams.hpp"
 
 #include <gtest/gtest.h>
@@ -26,8 +27,9 @@ std::string event(const std::string& id, int seq) {
 }
 
 struct Replica {
-  Replica(int port, std::chrono::milliseconds ttl = 60'000ms) {
+  Replica(int port, std::chrono::milliseconds ttl = 60'000ms, std::chrono::milliseconds grace = 60'000ms) {
     cfg.redis.url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
+    cfg.streams.grace = grace;
     cfg.redis.timeout = 1000ms;
     cfg.streams.buffer_ttl = ttl;
     cfg.streams.shared = true;
@@ -170,6 +172,66 @@ TEST_F(SharedStreamsTest, AStreamThatExpiresOnItsReplicaLeavesRedisToo) {
   EXPECT_FALSE(a.store->find(s->id()));  // expired locally: a deletes its Redis copy
   auto v = b.read_until(s->id(), [](const auto& x) { return !x.found; });
   EXPECT_FALSE(v.found);
+}
+
+TEST_F(SharedStreamsTest, AnAbandonedStreamIsFoundByItsOwnerAndRequestUntilDeliveredWhole) {
+  Replica a(server_.port()), b(server_.port());
+  auto s = a.store->create("key:k1", false);
+  s->append(event(s->id(), 1));
+  const std::string key = b.shared->abandoned_key("key:k1", "fingerprint-1");
+  EXPECT_EQ(key, a.shared->abandoned_key("key:k1", "fingerprint-1")) << "every replica names it alike";
+  EXPECT_NE(key, a.shared->abandoned_key("key:k2", "fingerprint-1")) << "another owner";
+  EXPECT_NE(key, a.shared->abandoned_key("key:k1", "fingerprint-2")) << "another request";
+  EXPECT_EQ(key.find("k1"), std::string::npos) << "the owner is hashed";
+  EXPECT_FALSE(b.run(b.shared->find_abandoned(key)));
+  EXPECT_FALSE(b.shared->may_have_abandoned("key:k1"));
+  EXPECT_FALSE(b.shared->filed(key));
+
+  s->client_left("fingerprint-1");
+  std::optional<std::string> found;
+  for (int i = 0; i < 300 && !found; ++i, std::this_thread::sleep_for(10ms)) found = b.run(b.shared->find_abandoned(key));
+  ASSERT_TRUE(found) << "filed in Redis";
+  EXPECT_EQ(*found, s->id());
+  // Its owner is among those every replica polls for; nobody else is.
+  bool listed = false;
+  for (int i = 0; i < 300 && !listed; ++i, std::this_thread::sleep_for(10ms)) listed = b.shared->may_have_abandoned("key:k1");
+  EXPECT_TRUE(listed);
+  EXPECT_TRUE(b.shared->filed(key));
+  EXPECT_FALSE(b.shared->may_have_abandoned("key:k2"));
+  EXPECT_FALSE(b.shared->filed(a.shared->abandoned_key("key:k1", "fingerprint-2")));
+  EXPECT_FALSE(b.run(b.shared->find_abandoned(a.shared->abandoned_key("key:k2", "fingerprint-1"))));
+
+  // Another stream of the same request filed since: forgetting the first leaves the second.
+  auto later = a.store->create("key:k1", false);
+  later->client_left("fingerprint-1");
+  for (int i = 0; i < 300 && found != later->id(); ++i, std::this_thread::sleep_for(10ms)) {
+    found = b.run(b.shared->find_abandoned(key));
+  }
+  ASSERT_EQ(found, later->id());
+  b.shared->forget_abandoned(s->id(), key);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(b.run(b.shared->find_abandoned(key)), later->id());
+
+  // Delivered whole on its own replica: gone for every replica.
+  later->end(stream::StreamState::Completed);
+  later->delivered_whole();
+  for (int i = 0; i < 300 && found; ++i, std::this_thread::sleep_for(10ms)) found = b.run(b.shared->find_abandoned(key));
+  EXPECT_FALSE(found);
+}
+
+TEST_F(SharedStreamsTest, WhatWasFiledIsForgottenAfterTwiceTheGracePeriod) {
+  Replica a(server_.port(), 60'000ms, 150ms), b(server_.port(), 60'000ms, 150ms);
+  auto s = a.store->create("key:k9", false);
+  s->client_left("fp");
+  const std::string key = b.shared->abandoned_key("key:k9", "fp");
+  bool seen = false;
+  for (int i = 0; i < 300 && !seen; ++i, std::this_thread::sleep_for(10ms)) seen = b.shared->filed(key);
+  ASSERT_TRUE(seen);
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i, std::this_thread::sleep_for(10ms)) gone = !b.shared->filed(key);
+  EXPECT_TRUE(gone);
+  EXPECT_FALSE(b.shared->may_have_abandoned("key:k9"));
+  EXPECT_FALSE(b.run(b.shared->find_abandoned(key))) << "the key in Redis expired too";
 }
 
 }  // namespace

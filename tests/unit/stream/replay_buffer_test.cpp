@@ -112,6 +112,12 @@ class Recorder : public ReplayObserver {
     log.push_back("end " + s.id() + (how == StreamState::Completed ? " completed" : " failed"));
   }
   void on_drop(const std::string& id) override { log.push_back("drop " + id); }
+  void on_abandoned(const ReplayStream& s, const std::string& fingerprint) override {
+    log.push_back("abandoned " + s.id() + " " + fingerprint);
+  }
+  void on_reclaimed(const ReplayStream& s, const std::string& fingerprint) override {
+    log.push_back("reclaimed " + s.id() + " " + fingerprint);
+  }
   std::vector<std::string> log;
   std::string last_event;
 };
@@ -152,6 +158,31 @@ TEST(ReplayStore, TheObserverSeesEveryChangeInOrderAndAnAdoptedStreamCarriesOn) 
   std::this_thread::sleep_for(std::chrono::milliseconds(40));
   EXPECT_FALSE(store.find(id));
   EXPECT_EQ(rec.log, std::vector<std::string>{"drop " + id});
+}
+
+TEST(ReplayStore, TheObserverSeesAStreamIndexedForARetryAndTakenOutOnceDeliveredWhole) {
+  ReplayStore store(ReplaySettings{});
+  Recorder rec;
+  store.set_observer(&rec);
+  auto s = store.create("o", false);
+  const std::string id = s->id();
+  s->append(event(1));
+  rec.log.clear();
+  s->client_left("");  // no fingerprint (transparent resume off): not indexed, nothing to tell
+  EXPECT_TRUE(rec.log.empty());
+  s->client_left("fp");
+  s->client_left("fp2");  // indexed once: the first fingerprint stays
+  EXPECT_EQ(rec.log, std::vector<std::string>{"abandoned " + id + " fp"});
+  s->end(StreamState::Completed);
+  s->delivered_whole();
+  s->delivered_whole();  // once out of the index, out
+  EXPECT_EQ(rec.log, (std::vector<std::string>{"abandoned " + id + " fp", "end " + id + " completed",
+                                               "reclaimed " + id + " fp"}));
+  auto failed = store.create("o", false);
+  failed->end(StreamState::Failed);
+  rec.log.clear();
+  failed->client_left("fp3");  // a failed stream is never reused, so never filed
+  EXPECT_TRUE(rec.log.empty());
 }
 
 TEST(ReplayStore, TheMemoryCapEvictsEndedStreamsFirstThenTheOldestRunning) {

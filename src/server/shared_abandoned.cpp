@@ -1,0 +1,192 @@
+// The index of abandoned streams shared by the replicas (streams.engine: redis): a stream whose
+// client left is filed in Redis under its owner and request (SharedStreams::abandoned_key), so
+// that the identical retry with which Claude Code and the SDKs answer a dropped stream is answered
+// from it on any replica (shared_resume.cpp, try_shared_transparent_resume). Each replica polls
+// what was filed, so that a request which is no such retry costs no Redis round trip.
+#include <algorithm>
+#include <cstdlib>
+#include <unordered_set>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/shared_streams.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+constexpr auto kPollAbandonersEvery = std::chrono::milliseconds(100);
+
+// KEYS: an abandoned key, the abandoners set. ARGV: the stream id, ttl, the owner's hash. Files
+// the stream, and lists "<owner hash>|<key>" (scored by Redis's clock) in the set the replicas
+// poll; entries older than the ttl leave the set.
+constexpr const char* kIndex = R"lua(
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[3] .. '|' .. KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+)lua";
+
+// KEYS: the abandoners set. ARGV: the window (ms), the newest score seen so far. Redis's clock,
+// then the entries (member, score) within the window from that score on.
+constexpr const char* kAbandoners = R"lua(
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local from = math.max(now - tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {now, redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES')}
+)lua";
+
+// KEYS: an abandoned key. ARGV: the stream id it must still name.
+constexpr const char* kUnindex = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+const redis::Script& index_script() {
+  static const redis::Script s(kIndex);
+  return s;
+}
+const redis::Script& unindex_script() {
+  static const redis::Script s(kUnindex);
+  return s;
+}
+const redis::Script& abandoners_script() {
+  static const redis::Script s(kAbandoners);
+  return s;
+}
+
+}  // namespace
+
+void SharedStreams::on_abandoned(const stream::ReplayStream& s, const std::string& fingerprint) {
+  enqueue(Op{Op::Kind::Index, s.id(), 0, {abandoned_key(s.owner(), fingerprint), owner_hash(s.owner())}});
+}
+
+void SharedStreams::on_reclaimed(const stream::ReplayStream& s, const std::string& fingerprint) {
+  forget_abandoned(s.id(), abandoned_key(s.owner(), fingerprint));
+}
+
+void SharedStreams::forget_abandoned(const std::string& id, const std::string& key) {
+  unfile(key);
+  enqueue(Op{Op::Kind::Unindex, id, 0, {key}});
+}
+
+std::string SharedStreams::abandoned_key(std::string_view owner, std::string_view fingerprint) const {
+  std::string basis(owner);
+  basis += '\n';
+  basis += fingerprint;
+  std::string k = prefix_;
+  k += "rs:ab:";
+  k += owner_hash(basis);
+  return k;
+}
+
+Result<redis::Reply> SharedStreams::send_filing(const Op& op) {
+  if (op.kind == Op::Kind::Index) {
+    // Twice the grace period: a stream may complete up to one grace period after its client
+    // left and stays reusable one more; a reader checks which (try_shared_transparent_resume).
+    const std::string ttl = std::to_string(2 * grace_.count());
+    return index_script().run(conn_, {op.args[0], prefix_ + "rs:abandoners"}, {op.id, ttl, op.args[1]});
+  }
+  return unindex_script().run(conn_, {op.args[0]}, {op.id});
+}
+
+void SharedStreams::poll_abandoners() {
+  if (stopping_) return;
+  const std::int64_t window = 2 * grace_.count();
+  if (reachable_.load()) {
+    // From the newest score seen on, inclusive, so that entries filed in the same millisecond
+    // after the last poll are not missed; the ones at that score seen already are skipped (they
+    // may have been unfiled since).
+    auto r = abandoners_script().run(conn_, {prefix_ + "rs:abandoners"},
+                                    {std::to_string(window), std::to_string(polled_to_)});
+    record(r.ok() ? nullptr : &r.error());
+    if (r.ok() && r.value().type == redis::Reply::Type::Array && r.value().elements.size() == 2) {
+      const redis::Reply& a = r.value();
+      const std::int64_t now = a.elements[0].integer;
+      const auto& entries = a.elements[1].elements;  // member, score, member, score, ...
+      std::lock_guard lk(abandoners_mu_);
+      std::unordered_set<std::string> edge;  // the members at the newest score of this poll
+      std::int64_t newest = polled_to_;
+      for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
+        const std::string& member = entries[i].str;
+        const std::int64_t at = std::atoll(entries[i + 1].str.c_str());
+        if (at > newest) {
+          newest = at;
+          edge.clear();
+        }
+        if (at == newest) edge.insert(member);
+        if (at == polled_to_ && polled_edge_.count(member)) continue;
+        const auto bar = member.find('|');
+        if (bar == std::string::npos) continue;
+        auto [it, fresh] = filed_.try_emplace(member.substr(bar + 1), Filed{member.substr(0, bar), at});
+        if (fresh) ++filers_[it->second.owner];
+      }
+      if (newest == polled_to_) {
+        polled_edge_.insert(edge.begin(), edge.end());
+      } else {
+        polled_to_ = newest;
+        polled_edge_ = std::move(edge);
+      }
+      for (auto it = filed_.begin(); it != filed_.end();) {
+        if (it->second.at >= now - window) {
+          ++it;
+          continue;
+        }
+        if (auto f = filers_.find(it->second.owner); f != filers_.end() && --f->second == 0) filers_.erase(f);
+        it = filed_.erase(it);
+      }
+    }
+  }
+  poll_timer_.expires_after(kPollAbandonersEvery);
+  poll_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) poll_abandoners();
+  });
+}
+
+bool SharedStreams::may_have_abandoned(std::string_view owner) const {
+  {
+    std::lock_guard lk(abandoners_mu_);
+    if (filers_.empty()) return false;  // the usual case: no hash to compute
+  }
+  const std::string h = owner_hash(owner);
+  std::lock_guard lk(abandoners_mu_);
+  return filers_.count(h) != 0;
+}
+
+bool SharedStreams::filed(const std::string& key) const {
+  std::lock_guard lk(abandoners_mu_);
+  return filed_.count(key) != 0;
+}
+
+void SharedStreams::unfile(const std::string& key) {
+  std::lock_guard lk(abandoners_mu_);
+  auto it = filed_.find(key);
+  if (it == filed_.end()) return;
+  if (auto f = filers_.find(it->second.owner); f != filers_.end() && --f->second == 0) filers_.erase(f);
+  filed_.erase(it);
+}
+
+net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::string key) {
+  if (!reachable_.load()) co_return std::nullopt;
+  auto id = co_await net::co_spawn(
+      pool_.get_executor(),
+      [this, &key]() -> net::awaitable<std::optional<std::string>> {
+        auto r = conn_.command({"GET", key});
+        record(r.ok() ? nullptr : &r.error());
+        if (!r.ok()) co_return std::nullopt;
+        if (r.value().type != redis::Reply::Type::String) {
+          // Delivered whole (or expired) since it was filed: not worth asking about again.
+          unfile(key);
+          co_return std::nullopt;
+        }
+        co_return r.value().str;
+      },
+      net::use_awaitable);
+  co_return id;
+}
+
+}  // namespace sluice::server
