@@ -123,7 +123,11 @@ void SharedStreams::poll_abandoners() {
         const auto bar = member.find('|');
         if (bar == std::string::npos) continue;
         auto [it, fresh] = filed_.try_emplace(member.substr(bar + 1), Filed{member.substr(0, bar), at});
-        if (fresh) ++filers_[it->second.owner];
+        if (fresh) {
+          ++filers_[it->second.owner];
+        } else {
+          it->second.at = std::max(it->second.at, at);  // the same request's stream, filed again
+        }
       }
       if (newest == polled_to_) {
         polled_edge_.insert(edge.begin(), edge.end());
