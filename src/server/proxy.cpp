@@ -96,7 +96,10 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
   const bool resumable_stream = replay_ && resumable(req, ex);
   // An OpenAI hop is translated from the client's body; keep it when one may come (or when a
   // fallback may rewrite it and the fingerprint needs the original).
-  const std::string client_body = any_openai || (resumable_stream && route.size() > 1) ? ureq.body : std::string();
+  // (The first hop rewrites it too when the route names an upstream model: the fingerprint,
+  // taken later when the client leaves, must not point into a body since replaced.)
+  const bool rewritten = route.size() > 1 || !route.front().model.empty();
+  const std::string client_body = any_openai || (resumable_stream && rewritten) ? ureq.body : std::string();
   if (resumable_stream) {
     ex.owner = owner_of(req, ex);
     ex.fingerprint_body = client_body.empty() ? std::string_view(ureq.body) : std::string_view(client_body);

@@ -145,7 +145,8 @@ net::awaitable<bool> Gateway::try_transparent_resume(http::Request& req, http::R
       shared_streams_ && shared_streams_->reachable() && shared_streams_->may_have_abandoned(ex.owner);
   if (!here && !elsewhere) co_return false;
   ex.fingerprint = request_fingerprint(req, ex.fingerprint_body);
-  auto s = here ? replay_->claim(ex.owner, ex.fingerprint) : nullptr;
+  std::shared_ptr<stream::ReplayStream> s;
+  if (here) s = replay_->claim(ex.owner, ex.fingerprint);
   if (!s) {
     if (!elsewhere) co_return false;
     const bool served = co_await try_shared_transparent_resume(req, w, ex);

@@ -109,6 +109,11 @@ void SharedStreams::poll_abandoners() {
       const std::int64_t now = a.elements[0].integer;
       const auto& entries = a.elements[1].elements;  // member, score, member, score, ...
       std::lock_guard lk(abandoners_mu_);
+      if (now < polled_to_) {
+        // Redis's clock went back (a failover to another host): the next poll reads it all again.
+        polled_to_ = 0;
+        polled_edge_.clear();
+      }
       std::unordered_set<std::string> edge;  // the members at the newest score of this poll
       std::int64_t newest = polled_to_;
       for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
@@ -182,11 +187,12 @@ net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::st
         auto r = conn_.command({"GET", key});
         record(r.ok() ? nullptr : &r.error());
         if (!r.ok()) co_return std::nullopt;
-        if (r.value().type != redis::Reply::Type::String) {
+        if (r.value().type == redis::Reply::Type::Nil) {
           // Delivered whole (or expired) since it was filed: not worth asking about again.
           unfile(key);
           co_return std::nullopt;
         }
+        if (r.value().type != redis::Reply::Type::String) co_return std::nullopt;  // an error reply
         co_return r.value().str;
       },
       net::use_awaitable);

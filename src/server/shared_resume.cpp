@@ -131,12 +131,20 @@ net::awaitable<bool> Gateway::try_shared_transparent_resume(http::Request& req, 
   auto id = co_await shared_streams_->find_abandoned(key);
   // This replica's own streams were looked for already: one here that is not reusable stays so.
   if (!id || replay_->find(*id)) co_return false;
-  auto v = co_await shared_streams_->read(*id, 0, kReadBatch, false);
+  auto v = co_await shared_streams_->read(*id, 0, kReadBatch, true);
+  const std::string mine = SharedStreams::owner_hash(ex.owner);
   // Reusable as in ReplayStore::claim: running, or completed within the grace period; never a
-  // failed or lost one, and only for its owner (the key says so too, this makes sure).
-  const bool reusable =
-      v.reachable && v.found && keys::same_digest(v.owner_hash, SharedStreams::owner_hash(ex.owner)) &&
-      (v.state == "running" || (v.state == "completed" && v.quiet_ms < replay_->settings().grace.count()));
+  // failed or lost one, and only for its owner (the key says so too, this makes sure). A running
+  // one whose replica died must be one this replica can continue (a recipe, not an OpenAI
+  // client's stream): a retry that cannot be served whole goes upstream afresh, as the client
+  // meant it to, rather than to an error event.
+  bool usable = false;
+  if (v.state == "running") {
+    usable = v.producer_alive || (v.recipe.has_value() && !v.openai);
+  } else if (v.state == "completed") {
+    usable = v.quiet_ms < replay_->settings().grace.count();
+  }
+  const bool reusable = v.reachable && v.found && usable && keys::same_digest(v.owner_hash, mine);
   if (!reusable) {
     if (v.reachable) shared_streams_->unfile(key);
     co_return false;
@@ -221,6 +229,10 @@ net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWr
         }
         co_return;
       }
+      // Not claimed (yet: the stream has not been quiet long enough, or another replica won):
+      // look again after the usual wait rather than at once.
+      poll.expires_after(kPollEvery);
+      co_await poll.async_wait(net::as_tuple(net::use_awaitable));
     } else if (caught_up) {
       if (std::chrono::steady_clock::now() - progress > kStalledAfter) {
         ex.error = "replay_stalled";
@@ -309,6 +321,7 @@ net::awaitable<bool> Gateway::take_over(http::Request& req, http::ResponseWriter
     broken.failure->message += " and it cannot be continued here: ";
     broken.failure->message += why;
     accounting_->metrics().recoveries.inc({"impossible"});
+    ex.error = "replica_lost";  // the access log and the ledger row say it ended broken
     co_await end_broken_stream(w, ex, broken);
     co_return true;
   }

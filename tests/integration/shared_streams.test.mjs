@@ -197,6 +197,33 @@ describe('an identical retry on another replica (clients that retry instead of r
   });
 });
 
+describe('an identical retry after the producing replica died, recovery off', () => {
+  test('goes upstream afresh rather than to a stream that can only end in an error', async () => {
+    const plain = () => startUsageGateway(mock.url, {
+      yaml: { streams: { engine: 'redis' }, redis: { url: redis.url, timeout_ms: 500 }, auth: { mode: 'passthrough' } },
+      provider: { api_key: '' },
+    });
+    const [a, b] = await Promise.all([plain(), plain()]);
+    try {
+      const tag = marker();
+      const opts = streamRequest(tag, { tps: 25 });
+      const filedBefore = await filedCount();
+      const { head } = await openAndDrop(a.port, opts, 6);
+      assert.ok(await waitFor(async () => (await filedCount()) > filedBefore, 3000, 10), 'A filed the stream');
+      await a.stop('SIGKILL');
+      await new Promise((r) => setTimeout(r, 3500)); // its heartbeat (3 s) has expired
+      const retry = await request(b.port, opts, { timeoutMs: 20000 });
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(retry.headers['x-sluice-replayed'], undefined);
+      assert.notEqual(retry.headers['x-sluice-stream-id'], head.headers['x-sluice-stream-id']);
+      assert.equal(retry.events.at(-1).event, 'message_stop');
+      assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 2, 'asked upstream again');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
 describe('a replica killed mid-stream', () => {
   test('the replica the client comes back to takes the stream over and continues it: the unbroken text, ids carrying on', async () => {
     const [a, b] = replicas;
