@@ -1,7 +1,7 @@
 // Shared helpers for the Node integration and end-to-end tests: start the real `sluice`
 // binaries on port 0, wait for them, stop them by PID. Every wait is bounded.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 export const sluiceBin = process.env.SLUICE_BIN || join(repoRoot, 'build', 'sluice');
 
+// Temp dirs live until this test process exits (tests read a stopped gateway's ledger or access
+// log), then go, unless SLUICE_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+const madeDirs = [];
+process.once('exit', () => {
+  if (process.env.SLUICE_KEEP_TEST_DIRS === '1') return;
+  for (const d of madeDirs) {
+    try { rmSync(d, { recursive: true, force: true }); } catch {}
+  }
+});
+
 export function tempDir(prefix = 'sluice-test-') {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
