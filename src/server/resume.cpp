@@ -147,6 +147,14 @@ net::awaitable<bool> Gateway::try_transparent_resume(http::Request& req, http::R
   ex.fingerprint = request_fingerprint(req, ex.fingerprint_body);
   std::shared_ptr<stream::ReplayStream> s;
   if (here) s = replay_->claim(ex.owner, ex.fingerprint);
+  if (s && elsewhere) {
+    // A client may have had it whole through another replica: this index would not know.
+    const bool whole = co_await shared_streams_->had_whole(s->id());
+    if (whole) {
+      s->delivered_whole();
+      co_return false;
+    }
+  }
   if (!s) {
     if (!elsewhere) co_return false;
     const bool served = co_await try_shared_transparent_resume(req, w, ex);

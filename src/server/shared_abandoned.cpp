@@ -18,13 +18,16 @@ namespace {
 
 constexpr auto kPollAbandonersEvery = std::chrono::milliseconds(100);
 
-// KEYS: an abandoned key, the abandoners set. ARGV: the stream id, ttl, the owner's hash. Files
-// the stream, and lists "<owner hash>|<key>" (scored by Redis's clock) in the set the replicas
-// poll; entries older than the ttl leave the set.
+// KEYS: an abandoned key, the abandoners set, the stream's meta. ARGV: the stream id, ttl, the
+// owner's hash. Files the stream (unless some client had it whole already: the filing may come
+// after that), notes the key in its meta for kUnindex, and lists "<owner hash>|<key>" (scored by
+// Redis's clock) in the set the replicas poll; entries older than the ttl leave the set.
 constexpr const char* kIndex = R"lua(
+if redis.call('HGET', KEYS[3], 'whole') == '1' then return 0 end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'ab', KEYS[1]) end
 redis.call('ZADD', KEYS[2], now, ARGV[3] .. '|' .. KEYS[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -40,10 +43,20 @@ local from = math.max(now - tonumber(ARGV[1]), tonumber(ARGV[2]))
 return {now, redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES')}
 )lua";
 
-// KEYS: an abandoned key. ARGV: the stream id it must still name.
+// KEYS: the stream's meta. ARGV: the stream id. A client had the stream whole: marks it so (no
+// retry is answered from it any longer, on any replica) and deletes its abandoned key, if that
+// still names it. (The key is read from the meta: one Redis, not a cluster.)
 constexpr const char* kUnindex = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'whole', '1')
+local k = redis.call('HGET', KEYS[1], 'ab')
+if k and redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+return 1
+)lua";
+
+// KEYS: the stream's meta. Whether a client had it whole.
+constexpr const char* kWhole = R"lua(
+return redis.call('HGET', KEYS[1], 'whole') == '1' and 1 or 0
 )lua";
 
 const redis::Script& index_script() {
@@ -52,6 +65,10 @@ const redis::Script& index_script() {
 }
 const redis::Script& unindex_script() {
   static const redis::Script s(kUnindex);
+  return s;
+}
+const redis::Script& whole_script() {
+  static const redis::Script s(kWhole);
   return s;
 }
 const redis::Script& abandoners_script() {
@@ -66,12 +83,12 @@ void SharedStreams::on_abandoned(const stream::ReplayStream& s, const std::strin
 }
 
 void SharedStreams::on_reclaimed(const stream::ReplayStream& s, const std::string& fingerprint) {
-  forget_abandoned(s.id(), abandoned_key(s.owner(), fingerprint));
+  delivered_whole(s.id(), abandoned_key(s.owner(), fingerprint));
 }
 
-void SharedStreams::forget_abandoned(const std::string& id, const std::string& key) {
-  unfile(key);
-  enqueue(Op{Op::Kind::Unindex, id, 0, {key}});
+void SharedStreams::delivered_whole(const std::string& id, const std::string& key) {
+  if (!key.empty()) unfile(key);
+  enqueue(Op{Op::Kind::Unindex, id, 0, {}});
 }
 
 std::string SharedStreams::abandoned_key(std::string_view owner, std::string_view fingerprint) const {
@@ -89,9 +106,9 @@ Result<redis::Reply> SharedStreams::send_filing(const Op& op) {
     // Twice the grace period: a stream may complete up to one grace period after its client
     // left and stays reusable one more; a reader checks which (try_shared_transparent_resume).
     const std::string ttl = std::to_string(2 * grace_.count());
-    return index_script().run(conn_, {op.args[0], prefix_ + "rs:abandoners"}, {op.id, ttl, op.args[1]});
+    return index_script().run(conn_, {op.args[0], prefix_ + "rs:abandoners", key(op.id)}, {op.id, ttl, op.args[1]});
   }
-  return unindex_script().run(conn_, {op.args[0]}, {op.id});
+  return unindex_script().run(conn_, {key(op.id)}, {op.id});
 }
 
 void SharedStreams::poll_abandoners() {
@@ -197,6 +214,19 @@ net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::st
       },
       net::use_awaitable);
   co_return id;
+}
+
+net::awaitable<bool> SharedStreams::had_whole(std::string id) {
+  if (!reachable_.load()) co_return false;
+  const bool whole = co_await net::co_spawn(
+      pool_.get_executor(),
+      [this, &id]() -> net::awaitable<bool> {
+        auto r = whole_script().run(conn_, {key(id)}, {});
+        record(r.ok() ? nullptr : &r.error());
+        co_return r.ok() && r.value().type == redis::Reply::Type::Integer && r.value().integer == 1;
+      },
+      net::use_awaitable);
+  co_return whole;
 }
 
 }  // namespace sluice::server

@@ -197,8 +197,8 @@ net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWr
     }
     const bool caught_up = from >= v.count;
     if (caught_up && v.state == "completed") {
-      // Delivered whole: the same request again is a deliberate repeat.
-      if (!ex.shared_abandoned_key.empty()) shared_streams_->forget_abandoned(id, ex.shared_abandoned_key);
+      // Delivered whole: the same request again is a deliberate repeat, on every replica.
+      shared_streams_->delivered_whole(id, ex.shared_abandoned_key);
       co_await w.finish();
       co_return;
     }
@@ -224,9 +224,7 @@ net::awaitable<void> Gateway::follow_shared(http::Request& req, http::ResponseWr
     if (caught_up && !v.producer_alive) {
       // The replica producing it is gone: continue it here (or end it honestly).
       if (co_await take_over(req, w, ex, id, openai, from)) {
-        if (!ex.shared_abandoned_key.empty() && ex.error.empty() && !ex.client_gone) {
-          shared_streams_->forget_abandoned(id, ex.shared_abandoned_key);
-        }
+        if (ex.error.empty() && !ex.client_gone) shared_streams_->delivered_whole(id, ex.shared_abandoned_key);
         co_return;
       }
       // Not claimed (yet: the stream has not been quiet long enough, or another replica won):

@@ -99,8 +99,14 @@ class SharedStreams final : public stream::ReplayObserver {
   void unfile(const std::string& key);
   // The stream filed under `key`; nullopt when none, or when Redis is unreachable.
   net::awaitable<std::optional<std::string>> find_abandoned(std::string key);
-  // `id` was delivered whole: an identical request is a deliberate repeat from now on.
-  void forget_abandoned(const std::string& id, const std::string& key);
+  // A client had `id` whole (on any replica; `key`: where it was found, if known): an identical
+  // request is a deliberate repeat from now on, on every replica. Marked in Redis, so that a
+  // filing queued before this is refused too.
+  void delivered_whole(const std::string& id, const std::string& key);
+  // Whether some client had `id` whole, as delivered_whole marked it: asked before this replica
+  // answers a retry from its own buffer, whose index hears nothing of other replicas. False when
+  // Redis is unreachable.
+  net::awaitable<bool> had_whole(std::string id);
   bool reachable() const { return reachable_.load(); }
 
   static std::string owner_hash(std::string_view owner);
@@ -120,7 +126,7 @@ class SharedStreams final : public stream::ReplayObserver {
     std::string id;
     std::uint64_t seq = 0;           // Append: the event's 1-based index
     std::vector<std::string> args;   // Append: the event; Create: owner hash, openai; Fields: name, value...;
-                                     // Index, Unindex: the abandoned key
+                                     // Index: the abandoned key, the owner's hash
     std::size_t bytes() const;
   };
   void enqueue(Op op);

@@ -96,6 +96,13 @@ describe('a stream resumed through another replica', () => {
     // Ended now, still within the TTL: a third replica replays the rest too.
     const again = await resumeThrough(c.port, sid, idOf(events.at(-1)));
     assert.deepEqual(again.events.map((e) => e.raw), res.events.map((e) => e.raw));
+
+    // Its client had it whole through B: the identical request, even on A whose own index filed
+    // the stream when the client left, is a deliberate repeat and gets a fresh answer.
+    const repeat = await request(a.port, streamRequest(tag), { timeoutMs: 20000 });
+    assert.equal(repeat.status, 200);
+    assert.equal(repeat.headers['x-sluice-replayed'], undefined);
+    assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 2);
   });
 
   test('only the credential that started it may resume it; an unknown stream is 404 on every replica', async () => {
@@ -148,9 +155,10 @@ describe('an identical retry on another replica (clients that retry instead of r
     assert.equal(accumulate(retry.events).text, reference.text);
     assert.equal((await mockRequestsWith(mock, 'x-test-marker', tag)).length, 1, 'one upstream request in all');
 
-    // Delivered whole now: the same request again is a deliberate repeat and gets a fresh answer.
+    // Delivered whole now: the same request again is a deliberate repeat and gets a fresh answer,
+    // on the replica that produced the stream too.
     await backoff();
-    const repeat = await request(c.port, opts, { timeoutMs: 20000 });
+    const repeat = await request(a.port, opts, { timeoutMs: 20000 });
     assert.equal(repeat.status, 200);
     assert.equal(repeat.headers['x-sluice-replayed'], undefined);
     assert.notEqual(repeat.headers['x-sluice-stream-id'], sid);

@@ -208,15 +208,31 @@ TEST_F(SharedStreamsTest, AnAbandonedStreamIsFoundByItsOwnerAndRequestUntilDeliv
     found = b.run(b.shared->find_abandoned(key));
   }
   ASSERT_EQ(found, later->id());
-  b.shared->forget_abandoned(s->id(), key);
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(b.run(b.shared->find_abandoned(key)), later->id());
+  b.shared->delivered_whole(s->id(), "");
+  bool marked = false;
+  for (int i = 0; i < 300 && !marked; ++i, std::this_thread::sleep_for(10ms)) marked = b.run(b.shared->had_whole(s->id()));
+  EXPECT_TRUE(marked);
+  EXPECT_EQ(b.run(b.shared->find_abandoned(key)), later->id()) << "the key names the later stream: it stays";
+  EXPECT_FALSE(b.run(b.shared->had_whole(later->id())));
 
   // Delivered whole on its own replica: gone for every replica.
   later->end(stream::StreamState::Completed);
   later->delivered_whole();
   for (int i = 0; i < 300 && found; ++i, std::this_thread::sleep_for(10ms)) found = b.run(b.shared->find_abandoned(key));
   EXPECT_FALSE(found);
+  EXPECT_TRUE(b.run(b.shared->had_whole(later->id())));
+
+  // A filing that reaches Redis after the stream was had whole elsewhere is refused.
+  auto third = a.store->create("key:k1", false);
+  third->append(event(third->id(), 1));
+  ASSERT_TRUE(b.read_until(third->id(), [](const SharedStreams::View& v) { return v.found; }).found);
+  b.shared->delivered_whole(third->id(), "");
+  bool whole = false;
+  for (int i = 0; i < 300 && !whole; ++i, std::this_thread::sleep_for(10ms)) whole = b.run(b.shared->had_whole(third->id()));
+  ASSERT_TRUE(whole);
+  third->client_left("fingerprint-3");
+  std::this_thread::sleep_for(100ms);  // the filing's drain (2 ms) has long run
+  EXPECT_FALSE(b.run(b.shared->find_abandoned(a.shared->abandoned_key("key:k1", "fingerprint-3"))));
 }
 
 TEST_F(SharedStreamsTest, WhatWasFiledIsForgottenAfterTwiceTheGracePeriod) {
