@@ -105,7 +105,7 @@ Result<redis::Reply> SharedStreams::send_filing(const Op& op) {
   if (op.kind == Op::Kind::Index) {
     // Twice the grace period: a stream may complete up to one grace period after its client
     // left and stays reusable one more; a reader checks which (try_shared_transparent_resume).
-    const std::string ttl = std::to_string(2 * grace_.count());
+    const std::string ttl = std::to_string(std::max<std::int64_t>(2 * grace_.count(), 1));  // PX 0 is an error
     return index_script().run(conn_, {op.args[0], prefix_ + "rs:abandoners", key(op.id)}, {op.id, ttl, op.args[1]});
   }
   return unindex_script().run(conn_, {key(op.id)}, {op.id});
@@ -113,7 +113,7 @@ Result<redis::Reply> SharedStreams::send_filing(const Op& op) {
 
 void SharedStreams::poll_abandoners() {
   if (stopping_) return;
-  const std::int64_t window = 2 * grace_.count();
+  const std::int64_t window = std::max<std::int64_t>(2 * grace_.count(), 1);
   if (reachable_.load()) {
     // From the newest score seen on, inclusive, so that entries filed in the same millisecond
     // after the last poll are not missed; the ones at that score seen already are skipped (they

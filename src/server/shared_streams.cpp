@@ -163,9 +163,9 @@ SharedStreams::SharedStreams(const config::Config& cfg, metrics::Registry& regis
                             [this](std::vector<metrics::Sample>& out) {
                               out.push_back({{}, static_cast<double>(dropped_.load())});
                             });
-  net::post(pool_, [this] {
+  net::post(pool_, [this, transparent = cfg.streams.transparent_resume] {
     beat();
-    poll_abandoners();
+    if (transparent) poll_abandoners();  // nothing is filed or looked up otherwise
   });
 }
 
