@@ -36,6 +36,14 @@ function startReplica() {
   });
 }
 
+// The same without recovery: a stream whose replica died cannot be continued.
+function startReplicaWithoutRecovery() {
+  return startUsageGateway(mock.url, {
+    yaml: { streams: { engine: 'redis' }, redis: { url: redis.url, timeout_ms: 500 }, auth: { mode: 'passthrough' } },
+    provider: { api_key: '' },
+  });
+}
+
 before(async () => {
   [mock, redis] = await Promise.all([startMock(), startRedis()]);
   replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
@@ -207,11 +215,7 @@ describe('an identical retry on another replica (clients that retry instead of r
 
 describe('an identical retry after the producing replica died, recovery off', () => {
   test('goes upstream afresh rather than to a stream that can only end in an error', async () => {
-    const plain = () => startUsageGateway(mock.url, {
-      yaml: { streams: { engine: 'redis' }, redis: { url: redis.url, timeout_ms: 500 }, auth: { mode: 'passthrough' } },
-      provider: { api_key: '' },
-    });
-    const [a, b] = await Promise.all([plain(), plain()]);
+    const [a, b] = await Promise.all([startReplicaWithoutRecovery(), startReplicaWithoutRecovery()]);
     try {
       const tag = marker();
       const opts = streamRequest(tag, { tps: 25 });
@@ -308,11 +312,7 @@ describe('a replica killed after its stream\'s last event', () => {
 
 describe('a replica killed mid-stream, recovery off', () => {
   test('the resumed stream ends with an error event after the events Redis has, never as if complete', async () => {
-    const plain = () => startUsageGateway(mock.url, {
-      yaml: { streams: { engine: 'redis' }, redis: { url: redis.url, timeout_ms: 500 }, auth: { mode: 'passthrough' } },
-      provider: { api_key: '' },
-    });
-    const [a, b] = await Promise.all([plain(), plain()]);
+    const [a, b] = await Promise.all([startReplicaWithoutRecovery(), startReplicaWithoutRecovery()]);
     try {
       const tag = marker();
       const { head, events } = await openAndDrop(a.port, streamRequest(tag, { tps: 25 }), 8);
