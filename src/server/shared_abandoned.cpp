@@ -5,6 +5,7 @@
 // what was filed, so that a request which is no such retry costs no Redis round trip.
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <unordered_set>
 
 #include <boost/asio/co_spawn.hpp>
@@ -158,12 +159,7 @@ void SharedStreams::poll_abandoners() {
         polled_edge_ = std::move(edge);
       }
       for (auto it = filed_.begin(); it != filed_.end();) {
-        if (it->second.at >= now - window) {
-          ++it;
-          continue;
-        }
-        if (auto f = filers_.find(it->second.owner); f != filers_.end() && --f->second == 0) filers_.erase(f);
-        it = filed_.erase(it);
+        it = it->second.at >= now - window ? std::next(it) : erase_filed_locked(it);
       }
     }
   }
@@ -190,10 +186,12 @@ bool SharedStreams::filed(const std::string& key) const {
 
 void SharedStreams::unfile(const std::string& key) {
   std::lock_guard lk(abandoners_mu_);
-  auto it = filed_.find(key);
-  if (it == filed_.end()) return;
+  if (auto it = filed_.find(key); it != filed_.end()) erase_filed_locked(it);
+}
+
+SharedStreams::FiledIndex::iterator SharedStreams::erase_filed_locked(FiledIndex::iterator it) {
   if (auto f = filers_.find(it->second.owner); f != filers_.end() && --f->second == 0) filers_.erase(f);
-  filed_.erase(it);
+  return filed_.erase(it);
 }
 
 net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::string key) {

@@ -171,7 +171,10 @@ class SharedStreams final : public stream::ReplayObserver {
     std::string owner;    // the owner's hash
     std::int64_t at = 0;  // when it was filed, Redis ms
   };
-  std::unordered_map<std::string, Filed> filed_;          // abandoned keys, from the poll
+  using FiledIndex = std::unordered_map<std::string, Filed>;
+  FiledIndex filed_;                                     // abandoned keys, from the poll
+  // Erases an entry of filed_, and its owner's count in filers_; under abandoners_mu_.
+  FiledIndex::iterator erase_filed_locked(FiledIndex::iterator it);
   std::unordered_map<std::string, std::size_t> filers_;  // owner hash -> its entries in filed_
   std::int64_t polled_to_ = 0;                           // Redis thread only: the newest score seen,
   std::unordered_set<std::string> polled_edge_;          // and the members seen at that score
