@@ -146,7 +146,7 @@ net::awaitable<Result<Client::Impl::Sent>> Client::Impl::send(const Call& call) 
     auto& via = call.streaming ? *stream_upstream_ : *upstream_;
     auto sent = co_await via.send(0, req);
     if (!sent.ok()) {
-      auto wait = retry_wait(0, nullptr, retries, retry, clock_, random_);
+      auto wait = retry_wait(0, {}, retries, retry, random_);
       if (!wait) co_return transport_error(sent.error(), retries + 1);
       co_await sleep(*wait);
       continue;
@@ -157,7 +157,7 @@ net::awaitable<Result<Client::Impl::Sent>> Client::Impl::send(const Call& call) 
     auto body = co_await read_body(*res);
     Error e = codec::api_error(status, body.ok() ? body.value() : std::string(), header(*res, "request-id"));
     e.attempts = retries + 1;
-    auto wait = retry_wait(status, &res->head(), retries, retry, clock_, random_);
+    auto wait = retry_wait(status, upstream::retry_hints(res->head(), clock_), retries, retry, random_);
     if (!wait) co_return e;
     res.reset();
     co_await sleep(*wait);

@@ -17,20 +17,14 @@ milliseconds sdk_backoff(int retries_done, const RetryOptions& opts, Random& ran
   return milliseconds(static_cast<std::int64_t>(delay * (1.0 - 0.25 * random.uniform())));
 }
 
-std::optional<milliseconds> retry_wait(int status, const boost::beast::http::fields* headers, int retries_done,
-                                       const RetryOptions& opts, const Clock& clock, Random& random) {
+std::optional<milliseconds> retry_wait(int status, const upstream::RetryHints& hints, int retries_done,
+                                       const RetryOptions& opts, Random& random) {
   if (retries_done >= opts.max_retries) return std::nullopt;
   bool retry = status == 0;  // connection failures and timeouts
-  if (status != 0) {
-    std::optional<bool> should = headers ? upstream::parse_should_retry(*headers) : std::nullopt;
-    retry = should ? *should : is_retryable_status(status);
-  }
+  if (status != 0) retry = hints.should_retry ? *hints.should_retry : is_retryable_status(status);
   if (!retry) return std::nullopt;
-  if (headers) {
-    // parse_retry_after only returns positive waits (retry-after-ms before retry-after).
-    auto hinted = upstream::parse_retry_after(*headers, clock);
-    if (hinted && *hinted <= opts.max_retry_after) return *hinted;
-  }
+  // retry_after is only ever a positive wait (retry-after-ms before retry-after).
+  if (hints.retry_after && *hints.retry_after <= opts.max_retry_after) return *hints.retry_after;
   return sdk_backoff(retries_done, opts, random);
 }
 

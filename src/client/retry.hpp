@@ -9,9 +9,8 @@
 #include <chrono>
 #include <optional>
 
-#include <boost/beast/http/fields.hpp>
-
 #include "common/clock.hpp"
+#include "upstream/retry_policy.hpp"
 #include "sluice/client/client.hpp"
 
 namespace sluice::client {
@@ -23,8 +22,9 @@ bool is_retryable_status(int status);
 milliseconds sdk_backoff(int retries_done, const RetryOptions& opts, Random& random);
 
 // The wait before the next attempt, or nullopt for "do not retry". `status` is 0 for a
-// connection failure or timeout (then `headers` is null); `retries_done` counts retries so far.
-std::optional<milliseconds> retry_wait(int status, const boost::beast::http::fields* headers, int retries_done,
-                                       const RetryOptions& opts, const Clock& clock, Random& random);
+// connection failure or timeout (then `hints` is empty: upstream::retry_hints of the response's
+// headers otherwise); `retries_done` counts retries so far.
+std::optional<milliseconds> retry_wait(int status, const upstream::RetryHints& hints, int retries_done,
+                                       const RetryOptions& opts, Random& random);
 
 }  // namespace sluice::client

@@ -25,30 +25,33 @@ std::string_view media_type(std::string_view content_type) {
   return trim(content_type.substr(0, content_type.find(';')));
 }
 
-std::string_view name_of(const bhttp::fields::value_type& f) { return {f.name_string().data(), f.name_string().size()}; }
-std::string_view value_of(const bhttp::fields::value_type& f) { return {f.value().data(), f.value().size()}; }
+// A field of any Beast fields type, as string views.
+template <class Field>
+std::string_view name_of(const Field& f) {
+  return {f.name_string().data(), f.name_string().size()};
+}
+template <class Field>
+std::string_view value_of(const Field& f) {
+  return {f.value().data(), f.value().size()};
+}
 
 }  // namespace
 
-HopByHop::HopByHop(const bhttp::fields& message) {
-  for (auto it = message.find(bhttp::field::connection); it != message.end() && it->name() == bhttp::field::connection;
-       ++it) {
-    std::string_view v = value_of(*it);
-    while (!v.empty()) {
-      auto comma = v.find(',');
-      auto token = trim(v.substr(0, comma));
-      if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive")) {
-        for (char c : token) named_.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-        named_.push_back(',');
-      }
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
+void HopByHop::add_connection_tokens(std::string_view v) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto token = trim(v.substr(0, comma));
+    if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive")) {
+      for (char c : token) named_.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      named_.push_back(',');
     }
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
   }
 }
 
-bool HopByHop::is(const bhttp::fields::value_type& f) const {
-  switch (f.name()) {
+bool HopByHop::is(bhttp::field field, std::string_view name) const {
+  switch (field) {
     case bhttp::field::connection:
     case bhttp::field::keep_alive:
     case bhttp::field::proxy_connection:
@@ -64,7 +67,6 @@ bool HopByHop::is(const bhttp::fields::value_type& f) const {
   }
   if (named_.empty()) return false;  // the common case: Connection names nothing else
   std::string_view named = named_;
-  std::string_view name = name_of(f);
   while (!named.empty()) {
     auto comma = named.find(',');
     if (iequals(named.substr(0, comma), name)) return true;
@@ -132,13 +134,22 @@ void render_openai_request_headers(const bhttp::fields& client, std::string_view
   if (!provider_key.empty()) http::append_field(out, "authorization", "Bearer " + std::string(provider_key));
 }
 
-void render_response_headers(const bhttp::fields& upstream, std::string& out) {
+namespace {
+template <class Fields>
+void render_end_to_end(const Fields& upstream, std::string& out) {
   HopByHop hop(upstream);
   for (const auto& f : upstream) {
     if (f.name() == bhttp::field::content_length || hop.is(f)) continue;
     http::append_field(out, name_of(f), value_of(f));
   }
 }
+}  // namespace
+
+void render_response_headers(const upstream::ResponseFields& upstream, std::string& out) {
+  render_end_to_end(upstream, out);
+}
+
+void render_response_headers(const bhttp::fields& upstream, std::string& out) { render_end_to_end(upstream, out); }
 
 bool is_json_content_type(std::string_view content_type) {
   return iequals(media_type(content_type), "application/json");

@@ -9,6 +9,8 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include "upstream/response_fields.hpp"
+
 namespace sluice::server {
 
 namespace bhttp = boost::beast::http;
@@ -17,10 +19,22 @@ namespace bhttp = boost::beast::http;
 // Connection header names. Built once per message; is() is then a switch for known fields.
 class HopByHop {
  public:
-  explicit HopByHop(const bhttp::fields& message);
-  bool is(const bhttp::fields::value_type& f) const;
+  // `Fields`: any Beast fields type (the client's request, an upstream response's arena fields).
+  template <class Fields>
+  explicit HopByHop(const Fields& message) {
+    for (auto it = message.find(bhttp::field::connection); it != message.end() && it->name() == bhttp::field::connection;
+         ++it) {
+      add_connection_tokens({it->value().data(), it->value().size()});
+    }
+  }
+  template <class Field>
+  bool is(const Field& f) const {
+    return is(f.name(), {f.name_string().data(), f.name_string().size()});
+  }
+  bool is(bhttp::field name, std::string_view name_string) const;
 
  private:
+  void add_connection_tokens(std::string_view value);
   std::string named_;  // the Connection header's extra tokens, lower-case, comma-separated
 };
 
@@ -43,6 +57,7 @@ void render_openai_request_headers(const bhttp::fields& client, std::string_view
 // Upstream response headers to return to the client: everything end-to-end (request-id,
 // anthropic-ratelimit-*, retry-after, content-type, ...) minus hop-by-hop and the framing ones
 // (the writer sets them).
+void render_response_headers(const upstream::ResponseFields& upstream, std::string& out);
 void render_response_headers(const bhttp::fields& upstream, std::string& out);
 
 // True when the Content-Type is application/json (any parameters, any case).

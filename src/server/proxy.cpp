@@ -273,7 +273,7 @@ net::awaitable<void> Gateway::proxy(http::Request& req, http::ResponseWriter& w,
           auto status = res->status();
           count_attempt(status == 429 ? "status_429" : status >= 500 ? "status_5xx" : "status_4xx");
           outcome.status = static_cast<int>(res->status());
-          outcome.headers = &res->head();
+          outcome.hints = upstream::retry_hints(res->head(), deps_.clock);
           last_error.reset();
         }
       }

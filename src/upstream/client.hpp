@@ -8,6 +8,7 @@
 // worker thread whose index it is given, and the returned response used on that thread only.
 
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "upstream/connection.hpp"
+#include "upstream/response_fields.hpp"
 
 namespace sluice::upstream {
 
@@ -46,8 +48,8 @@ class UpstreamResponse {
   UpstreamResponse(const UpstreamResponse&) = delete;
   UpstreamResponse& operator=(const UpstreamResponse&) = delete;
 
-  bhttp::response_parser<bhttp::buffer_body>& parser() { return parser_; }
-  const bhttp::response_header<>& head() const { return parser_.get().base(); }
+  bhttp::response_parser<bhttp::buffer_body, ArenaAllocator<char>>& parser() { return parser_; }
+  const ResponseHead& head() const { return parser_.get().base(); }
   unsigned status() const { return parser_.get().result_int(); }
   bool done() const { return parser_.is_done(); }
   // Closes the connection now: a pending read() fails at once (the client went away).
@@ -67,7 +69,9 @@ class UpstreamResponse {
   SteadyClock::time_point deadline_;
   bool streaming_;
   bool failed_ = false;
-  bhttp::response_parser<bhttp::buffer_body> parser_;
+  // Holds the head's fields (response_fields.hpp): declared before the parser that uses it.
+  std::pmr::monotonic_buffer_resource arena_;
+  bhttp::response_parser<bhttp::buffer_body, ArenaAllocator<char>> parser_;
 };
 
 using UpstreamResponsePtr = std::unique_ptr<UpstreamResponse>;

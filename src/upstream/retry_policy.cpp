@@ -9,12 +9,6 @@ namespace sluice::upstream {
 
 namespace {
 
-std::string_view header(const boost::beast::http::fields& h, std::string_view name) {
-  auto it = h.find(boost::beast::string_view(name.data(), name.size()));
-  if (it == h.end()) return {};
-  return {it->value().data(), it->value().size()};
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -60,11 +54,11 @@ bool is_retryable_inband(std::string_view error_type) {
   return error_type == "overloaded_error" || error_type == "api_error";
 }
 
-std::optional<milliseconds> parse_retry_after(const boost::beast::http::fields& h, const Clock& clock) {
-  if (auto ms = parse_number(header(h, "retry-after-ms")); ms && *ms > 0) {
+std::optional<milliseconds> parse_retry_after(std::string_view retry_after_ms, std::string_view ra,
+                                              const Clock& clock) {
+  if (auto ms = parse_number(retry_after_ms); ms && *ms > 0) {
     return milliseconds(static_cast<std::int64_t>(std::ceil(*ms)));
   }
-  auto ra = header(h, "retry-after");
   if (ra.empty()) return std::nullopt;
   if (auto secs = parse_number(ra)) {
     if (*secs <= 0) return std::nullopt;
@@ -78,8 +72,8 @@ std::optional<milliseconds> parse_retry_after(const boost::beast::http::fields& 
   return std::nullopt;
 }
 
-std::optional<bool> parse_should_retry(const boost::beast::http::fields& h) {
-  auto v = trim(header(h, "x-should-retry"));
+std::optional<bool> parse_should_retry(std::string_view value) {
+  auto v = trim(value);
   if (v == "true") return true;
   if (v == "false") return false;
   return std::nullopt;
@@ -94,8 +88,7 @@ milliseconds backoff(int retries_done, const RetryConfig& cfg, Random& random) {
 RetryDecision decide(const AttemptOutcome& outcome, int attempt, Clock::time_point deadline,
                      const RetryConfig& cfg, const Clock& clock, Random& random) {
   RetryDecision d;
-  std::optional<bool> should_retry;
-  if (outcome.headers) should_retry = parse_should_retry(*outcome.headers);
+  const std::optional<bool> should_retry = outcome.hints.should_retry;
 
   bool retryable = false;
   if (outcome.transport) {
@@ -120,8 +113,7 @@ RetryDecision decide(const AttemptOutcome& outcome, int attempt, Clock::time_poi
     d.reason = "exhausted";
     return d;
   }
-  std::optional<milliseconds> hinted;
-  if (outcome.headers) hinted = parse_retry_after(*outcome.headers, clock);
+  const std::optional<milliseconds> hinted = outcome.hints.retry_after;
   if (hinted && *hinted > cfg.max_retry_after) {
     d.reason = "retry-after too long";
     return d;

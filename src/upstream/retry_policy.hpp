@@ -34,12 +34,18 @@ struct RetryConfig {
   bool exhausted_should_retry_false = true;  // final error says x-should-retry: false
 };
 
+// What a response's headers say about retrying it (retry_hints below).
+struct RetryHints {
+  std::optional<bool> should_retry;         // x-should-retry
+  std::optional<milliseconds> retry_after;  // retry-after-ms / retry-after, when positive
+};
+
 // What one attempt produced, as far as the decision needs it.
 struct AttemptOutcome {
   int status = 0;                      // upstream HTTP status; 0 when none was received
   std::optional<ErrorKind> transport;  // connect failure / timeout / reset before a response
   std::string inband_error_type;       // error.type of an in-band error before the commit point
-  const boost::beast::http::fields* headers = nullptr;  // response headers, when any
+  RetryHints hints;                    // from the response's headers, when there was a response
 };
 
 struct RetryDecision {
@@ -52,11 +58,34 @@ struct RetryDecision {
 bool is_retryable_status(int status);
 // Whether an in-band error type is retryable before the commit point.
 bool is_retryable_inband(std::string_view error_type);
-// Server-provided wait: retry-after-ms, then retry-after (seconds, fractional allowed, or an
-// HTTP date). nullopt when absent, unparsable or not positive.
-std::optional<milliseconds> parse_retry_after(const boost::beast::http::fields& h, const Clock& clock);
-// x-should-retry: true / false / absent.
-std::optional<bool> parse_should_retry(const boost::beast::http::fields& h);
+// Server-provided wait from the values of retry-after-ms and retry-after (empty when absent):
+// retry-after-ms, then retry-after (seconds, fractional allowed, or an HTTP date). nullopt when
+// both are absent, unparsable or not positive.
+std::optional<milliseconds> parse_retry_after(std::string_view retry_after_ms, std::string_view retry_after,
+                                              const Clock& clock);
+// The value of x-should-retry: true / false / anything else (absent).
+std::optional<bool> parse_should_retry(std::string_view value);
+
+// A header's value in any Beast fields type (the gateway's upstream responses keep theirs in
+// an arena: response_fields.hpp); empty when absent.
+template <class Fields>
+std::string_view field_value(const Fields& h, std::string_view name) {
+  auto it = h.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == h.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+template <class Fields>
+std::optional<milliseconds> parse_retry_after(const Fields& h, const Clock& clock) {
+  return parse_retry_after(field_value(h, "retry-after-ms"), field_value(h, "retry-after"), clock);
+}
+template <class Fields>
+std::optional<bool> parse_should_retry(const Fields& h) {
+  return parse_should_retry(field_value(h, "x-should-retry"));
+}
+template <class Fields>
+RetryHints retry_hints(const Fields& h, const Clock& clock) {
+  return {parse_should_retry(h), parse_retry_after(h, clock)};
+}
 // Full-jitter backoff after `retries_done` retries (0 for the first retry).
 milliseconds backoff(int retries_done, const RetryConfig& cfg, Random& random);
 

@@ -12,7 +12,7 @@ struct RetryTest : ::testing::Test {
   FakeClock clock;
   FixedRandom random{0.0};
   std::optional<milliseconds> wait(int status, const bhttp::fields* h = nullptr, int retries = 0) {
-    return retry_wait(status, h, retries, opts, clock, random);
+    return retry_wait(status, h ? upstream::retry_hints(*h, clock) : upstream::RetryHints{}, retries, opts, random);
   }
 };
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory_resource>
+#include <string>
+
 namespace sluice::server {
 namespace {
 
@@ -151,6 +154,26 @@ TEST(UpstreamRequestHeaders, RequestsToSluiceItselfStayHere) {
   EXPECT_EQ(out.find("Context-Trim"), std::string::npos) << out;
   EXPECT_EQ(out.find("x-sluice-anything"), std::string::npos) << out;
   EXPECT_NE(out.find("x-sluicex"), std::string::npos) << out;
+}
+
+// An upstream response's fields live in its arena (upstream/response_fields.hpp): the same
+// rules apply to them, the Connection header's extra names included.
+TEST(ResponseHeaders, ArenaFieldsFollowTheSameRules) {
+  std::pmr::monotonic_buffer_resource arena(1024);
+  upstream::ResponseFields upstream{ArenaAllocator<char>(&arena)};
+  upstream.set(bhttp::field::content_type, "application/json");
+  upstream.set(bhttp::field::content_length, "438");
+  upstream.set("request-id", "req_01");
+  upstream.set("anthropic-ratelimit-requests-remaining", "3999");
+  upstream.set(bhttp::field::connection, "keep-alive, X-Upstream-Hop");
+  upstream.set("x-upstream-hop", "dropped");
+  upstream.set(bhttp::field::transfer_encoding, "chunked");
+  upstream.set("retry-after", "7");
+  std::string lines;
+  render_response_headers(upstream, lines);
+  EXPECT_EQ(lines,
+            "Content-Type: application/json\r\nrequest-id: req_01\r\n"
+            "anthropic-ratelimit-requests-remaining: 3999\r\nretry-after: 7\r\n");
 }
 
 }  // namespace

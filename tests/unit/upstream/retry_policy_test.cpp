@@ -18,7 +18,7 @@ struct Fixture {
   RetryDecision status(int code, const bhttp::fields* h = nullptr, int attempt = 1) {
     AttemptOutcome o;
     o.status = code;
-    o.headers = h;
+    if (h != nullptr) o.hints = retry_hints(*h, clock);
     return decide(o, attempt, deadline, cfg, clock, random);
   }
 };
