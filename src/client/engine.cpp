@@ -46,9 +46,7 @@ Error transport_error(const sluice::Error& e, int attempts) {
 }
 
 std::string header(const upstream::UpstreamResponse& r, std::string_view name) {
-  auto it = r.head().find(boost::beast::string_view(name.data(), name.size()));
-  if (it == r.head().end()) return {};
-  return std::string(it->value());
+  return std::string(r.head()[name]);
 }
 }  // namespace
 

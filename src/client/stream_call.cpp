@@ -15,9 +15,7 @@ namespace sluice::client {
 namespace {
 
 std::string header(const upstream::UpstreamResponse& r, std::string_view name) {
-  auto it = r.head().find(boost::beast::string_view(name.data(), name.size()));
-  if (it == r.head().end()) return {};
-  return std::string(it->value());
+  return std::string(r.head()[name]);
 }
 
 // Feeds parsed events to the accumulator, once each: on a resumed connection an event whose

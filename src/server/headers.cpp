@@ -145,7 +145,7 @@ void render_end_to_end(const Fields& upstream, std::string& out) {
 }
 }  // namespace
 
-void render_response_headers(const upstream::ResponseFields& upstream, std::string& out) {
+void render_response_headers(const upstream::ResponseHead& upstream, std::string& out) {
   render_end_to_end(upstream, out);
 }
 

@@ -9,7 +9,7 @@
 
 #include <boost/beast/http/fields.hpp>
 
-#include "upstream/response_fields.hpp"
+#include "upstream/response_head.hpp"
 
 namespace sluice::server {
 
@@ -19,12 +19,11 @@ namespace bhttp = boost::beast::http;
 // Connection header names. Built once per message; is() is then a switch for known fields.
 class HopByHop {
  public:
-  // `Fields`: any Beast fields type (the client's request, an upstream response's arena fields).
+  // `Fields`: the client request's bhttp::fields or an upstream response's head.
   template <class Fields>
   explicit HopByHop(const Fields& message) {
-    for (auto it = message.find(bhttp::field::connection); it != message.end() && it->name() == bhttp::field::connection;
-         ++it) {
-      add_connection_tokens({it->value().data(), it->value().size()});
+    for (const auto& f : message) {
+      if (f.name() == bhttp::field::connection) add_connection_tokens({f.value().data(), f.value().size()});
     }
   }
   template <class Field>
@@ -57,7 +56,7 @@ void render_openai_request_headers(const bhttp::fields& client, std::string_view
 // Upstream response headers to return to the client: everything end-to-end (request-id,
 // anthropic-ratelimit-*, retry-after, content-type, ...) minus hop-by-hop and the framing ones
 // (the writer sets them).
-void render_response_headers(const upstream::ResponseFields& upstream, std::string& out);
+void render_response_headers(const upstream::ResponseHead& upstream, std::string& out);
 void render_response_headers(const bhttp::fields& upstream, std::string& out);
 
 // True when the Content-Type is application/json (any parameters, any case).

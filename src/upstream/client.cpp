@@ -32,12 +32,6 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
 }
 }  // namespace
 
-namespace {
-// The arena's first block: room for the head of a typical provider answer (twenty-odd fields,
-// about 2.5 KB in Beast's layout), so that it takes one allocation.
-constexpr std::size_t kHeadArenaBytes = 3072;
-}  // namespace
-
 UpstreamResponse::UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string pool_key,
                                    config::Timeouts timeouts, SteadyClock::time_point deadline, bool streaming)
     : conn_(std::move(conn)),
@@ -45,9 +39,7 @@ UpstreamResponse::UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string p
       pool_key_(std::move(pool_key)),
       timeouts_(timeouts),
       deadline_(deadline),
-      streaming_(streaming),
-      arena_(kHeadArenaBytes),
-      parser_(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_))) {
+      streaming_(streaming) {
   parser_.body_limit(boost::none);  // the upstream's body size is not ours to limit
   parser_.eager(true);              // parse whole chunks per put(), not one step at a time
 }
@@ -69,10 +61,9 @@ void UpstreamResponse::cancel() {
 
 net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_t cap) {
   if (parser_.is_done()) co_return std::size_t{0};
-  auto& body = parser_.get().body();
   for (;;) {
-    body.data = buf;
-    body.size = cap;
+    parser_.body_data = buf;
+    parser_.body_size = cap;
     auto limit = streaming_ ? earliest(SteadyClock::now() + timeouts_.idle, deadline_) : deadline_;
     conn_->tcp().expires_at(limit);
     boost::system::error_code ec;
@@ -89,7 +80,7 @@ net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_
     // Parse what else is already buffered (more chunks that arrived together) into the rest of
     // `buf` without waiting, so one read hands the relay everything at hand: one client write
     // instead of one per chunk. A partial chunk header stays for the next read.
-    while (body.size > 0 && !parser_.is_done() && conn_->buffer().size() > 0) {
+    while (parser_.body_size > 0 && !parser_.is_done() && conn_->buffer().size() > 0) {
       boost::system::error_code pec;
       std::size_t used = parser_.put(conn_->buffer().data(), pec);
       conn_->buffer().consume(used);
@@ -100,7 +91,7 @@ net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_
       }
       if (used == 0) break;
     }
-    std::size_t got = cap - body.size;
+    std::size_t got = cap - parser_.body_size;
     if (got > 0 || parser_.is_done()) co_return got;
   }
 }

@@ -8,7 +8,6 @@
 // worker thread whose index it is given, and the returned response used on that thread only.
 
 #include <memory>
-#include <memory_resource>
 #include <string>
 #include <vector>
 
@@ -20,7 +19,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "upstream/connection.hpp"
-#include "upstream/response_fields.hpp"
+#include "upstream/response_head.hpp"
 
 namespace sluice::upstream {
 
@@ -48,9 +47,9 @@ class UpstreamResponse {
   UpstreamResponse(const UpstreamResponse&) = delete;
   UpstreamResponse& operator=(const UpstreamResponse&) = delete;
 
-  bhttp::response_parser<bhttp::buffer_body, ArenaAllocator<char>>& parser() { return parser_; }
-  const ResponseHead& head() const { return parser_.get().base(); }
-  unsigned status() const { return parser_.get().result_int(); }
+  ResponseParser& parser() { return parser_; }
+  const ResponseHead& head() const { return parser_.head(); }
+  unsigned status() const { return parser_.head().result_int(); }
   bool done() const { return parser_.is_done(); }
   // Closes the connection now: a pending read() fails at once (the client went away).
   void cancel();
@@ -69,9 +68,7 @@ class UpstreamResponse {
   SteadyClock::time_point deadline_;
   bool streaming_;
   bool failed_ = false;
-  // Holds the head's fields (response_fields.hpp): declared before the parser that uses it.
-  std::pmr::monotonic_buffer_resource arena_;
-  bhttp::response_parser<bhttp::buffer_body, ArenaAllocator<char>> parser_;
+  ResponseParser parser_;
 };
 
 using UpstreamResponsePtr = std::unique_ptr<UpstreamResponse>;

@@ -66,8 +66,8 @@ std::optional<milliseconds> parse_retry_after(std::string_view retry_after_ms, s
 // The value of x-should-retry: true / false / anything else (absent).
 std::optional<bool> parse_should_retry(std::string_view value);
 
-// A header's value in any Beast fields type (the gateway's upstream responses keep theirs in
-// an arena: response_fields.hpp); empty when absent.
+// A header's value, empty when absent, in Beast's fields (the client library's tests) or an
+// upstream response's head (response_head.hpp).
 template <class Fields>
 std::string_view field_value(const Fields& h, std::string_view name) {
   auto it = h.find(boost::beast::string_view(name.data(), name.size()));
