@@ -148,6 +148,7 @@ void SharedStreams::poll_abandoners() {
         auto [it, fresh] = filed_.try_emplace(member.substr(bar + 1), Filed{member.substr(0, bar), at});
         if (fresh) {
           ++filers_[it->second.owner];
+          filed_count_.store(filed_.size(), std::memory_order_relaxed);
         } else {
           it->second.at = std::max(it->second.at, at);  // the same request's stream, filed again
         }
@@ -170,10 +171,9 @@ void SharedStreams::poll_abandoners() {
 }
 
 bool SharedStreams::may_have_abandoned(std::string_view owner) const {
-  {
-    std::lock_guard lk(abandoners_mu_);
-    if (filers_.empty()) return false;  // the usual case: no hash to compute
-  }
+  // The usual case: nothing filed, no hash to compute and no lock to take. A filing the poll
+  // has just added may be missed here once, as it would have been a moment earlier.
+  if (filed_count_.load(std::memory_order_relaxed) == 0) return false;
   const std::string h = owner_hash(owner);
   std::lock_guard lk(abandoners_mu_);
   return filers_.count(h) != 0;
@@ -191,7 +191,9 @@ void SharedStreams::unfile(const std::string& key) {
 
 SharedStreams::FiledIndex::iterator SharedStreams::erase_filed_locked(FiledIndex::iterator it) {
   if (auto f = filers_.find(it->second.owner); f != filers_.end() && --f->second == 0) filers_.erase(f);
-  return filed_.erase(it);
+  auto next = filed_.erase(it);
+  filed_count_.store(filed_.size(), std::memory_order_relaxed);
+  return next;
 }
 
 net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::string key) {

@@ -131,7 +131,8 @@ net::awaitable<bool> Gateway::try_shared_transparent_resume(http::Request& req, 
   auto id = co_await shared_streams_->find_abandoned(key);
   // This replica's own streams were looked for already: one here that is not reusable stays so.
   if (!id || replay_->find(*id)) co_return false;
-  auto v = co_await shared_streams_->read(*id, 0, kReadBatch, true);
+  // The stream's fields only: follow_shared reads its events from the first.
+  auto v = co_await shared_streams_->read(*id, 0, 0, true);
   const std::string mine = SharedStreams::owner_hash(ex.owner);
   // Reusable as in ReplayStore::claim: running, or completed within the grace period; never a
   // failed or lost one, and only for its owner (the key says so too, this makes sure). A running

@@ -73,9 +73,9 @@ redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return 1
 )lua";
 
-// KEYS: meta, events, watched. ARGV: from (0-based), max, replica key prefix, watched ttl,
-// with recipe (1/0). Nil when the stream is unknown; else its fields, the events, the recipe, and
-// the ms since its last change.
+// KEYS: meta, events, watched. ARGV: from (0-based), max (0: no events, the fields only), replica
+// key prefix, watched ttl, with recipe (1/0). Nil when the stream is unknown; else its fields,
+// the events, the recipe, and the ms since its last change.
 constexpr const char* kRead = R"lua(
 local m = redis.call('HMGET', KEYS[1], 'state', 'producer', 'owner', 'openai', 'model', 'rid', 'at')
 if not m[1] then return false end
@@ -84,8 +84,9 @@ local alive = 0
 if m[2] then alive = redis.call('EXISTS', ARGV[3] .. m[2]) end
 local n = redis.call('LLEN', KEYS[2])
 local from = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
 local events = {}
-if from < n then events = redis.call('LRANGE', KEYS[2], from, from + tonumber(ARGV[2]) - 1) end
+if from < n and max > 0 then events = redis.call('LRANGE', KEYS[2], from, from + max - 1) end
 local recipe = {}
 if ARGV[5] == '1' then
   recipe = redis.call('HMGET', KEYS[1], 'r_provider', 'r_target', 'r_body', 'r_headers', 'r_price_model')

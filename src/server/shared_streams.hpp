@@ -75,7 +75,8 @@ class SharedStreams final : public stream::ReplayObserver {
     std::vector<std::string> events;
     std::optional<Recipe> recipe;  // with_recipe, when the stream has one
   };
-  // Reads `id`; marks it watched (its producer then treats it as attended, not abandoned).
+  // Reads `id`: its fields and up to `max` events from `from` (0: the fields only); marks it
+  // watched (its producer then treats it as attended, not abandoned).
   net::awaitable<View> read(std::string id, std::uint64_t from, std::size_t max, bool with_recipe);
   // Makes this replica the producer of a running stream whose producer is dead; false when the
   // producer lives, the stream ended, another replica claimed it first, or Redis is unreachable.
@@ -176,6 +177,7 @@ class SharedStreams final : public stream::ReplayObserver {
   // Erases an entry of filed_, and its owner's count in filers_; under abandoners_mu_.
   FiledIndex::iterator erase_filed_locked(FiledIndex::iterator it);
   std::unordered_map<std::string, std::size_t> filers_;  // owner hash -> its entries in filed_
+  std::atomic<std::size_t> filed_count_{0};  // filed_.size(), read without the lock (written under it)
   std::int64_t polled_to_ = 0;                           // Redis thread only: the newest score seen,
   std::unordered_set<std::string> polled_edge_;          // and the members seen at that score
 

@@ -105,6 +105,12 @@ TEST_F(SharedStreamsTest, WhatOneReplicaProducesAnotherReadsInOrderFromAnyIndex)
   auto tail = b.read(s->id(), 3);  // after Last-Event-ID <id>:3
   ASSERT_EQ(tail.events.size(), 2u);
   EXPECT_EQ(tail.events[0], event(s->id(), 4));
+  auto fields = b.run(b.shared->read(s->id(), 0, 0, true));  // the fields only
+  EXPECT_TRUE(fields.found);
+  EXPECT_EQ(fields.state, "completed");
+  EXPECT_EQ(fields.count, 5u);
+  EXPECT_TRUE(fields.events.empty());
+  EXPECT_TRUE(fields.recipe);
   EXPECT_FALSE(b.read("st_unknown").found);
 }
 
