@@ -12,9 +12,7 @@
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/verb.hpp>
 
 #include "common/result.hpp"
 #include "config/config.hpp"
