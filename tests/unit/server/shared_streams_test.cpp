@@ -3,7 +3,8 @@
 // other reads, in order, from any index, with the owner's hash; producers on several threads at
 // once; a claim is refused while the producer lives and granted once it is gone and its stream
 // quiet; a stream that expires on its replica leaves Redis too; a stream whose client left is
-// found by another replica under its owner and request, until it is delivered whole.
+// found by another replica under its owner and request, until it is delivered whole; filings in
+// one Redis millisecond are each seen once by the poll.
 #include "server/shared_streams.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "redis/connection.hpp"
 #include "unit/redis/redis_server.hpp"
 
 namespace sluice::server {
@@ -254,6 +256,45 @@ TEST_F(SharedStreamsTest, WhatWasFiledIsForgottenAfterTwiceTheGracePeriod) {
   EXPECT_TRUE(gone);
   EXPECT_FALSE(b.shared->may_have_abandoned("key:k9"));
   EXPECT_FALSE(b.run(b.shared->find_abandoned(key))) << "the key in Redis expired too";
+}
+
+// The poll reads the abandoners set from the newest score it has seen, inclusive, and skips the
+// members it already had at that score: a filing that lands in the same Redis millisecond as one
+// already polled is still seen, and neither is counted twice. (Members written straight into
+// the set with one score, as two replicas filing in one millisecond would.)
+TEST_F(SharedStreamsTest, FilingsInOneMillisecondAreEachSeenOnce) {
+  Replica b(server_.port());
+  redis::Endpoint ep;
+  ep.port = server_.port();
+  redis::Connection c(ep, 1000ms);
+  auto time = c.command({"TIME"});
+  ASSERT_TRUE(time.ok() && time.value().elements.size() == 2);
+  const std::string score = std::to_string(std::stoll(time.value().elements[0].str) * 1000 +
+                                           std::stoll(time.value().elements[1].str) / 1000);
+  const std::string set = b.cfg.redis.prefix + "rs:abandoners";
+  const std::string owner = SharedStreams::owner_hash("key:same-ms");
+  const std::string k1 = b.shared->abandoned_key("key:same-ms", "fp-1");
+  const std::string k2 = b.shared->abandoned_key("key:same-ms", "fp-2");
+
+  ASSERT_TRUE(c.command({"ZADD", set, score, owner + "|" + k1}).ok());
+  bool seen = false;
+  for (int i = 0; i < 300 && !seen; ++i, std::this_thread::sleep_for(10ms)) seen = b.shared->filed(k1);
+  ASSERT_TRUE(seen);
+  std::this_thread::sleep_for(250ms);  // more polls at that score
+  ASSERT_TRUE(c.command({"ZADD", set, score, owner + "|" + k2}).ok());
+  seen = false;
+  for (int i = 0; i < 300 && !seen; ++i, std::this_thread::sleep_for(10ms)) seen = b.shared->filed(k2);
+  ASSERT_TRUE(seen) << "a second filing in the same millisecond is seen";
+
+  // Each counted once: forgetting both leaves nothing for the owner, and later polls at that
+  // score do not bring them back.
+  b.shared->unfile(k1);
+  EXPECT_TRUE(b.shared->may_have_abandoned("key:same-ms"));
+  b.shared->unfile(k2);
+  std::this_thread::sleep_for(250ms);
+  EXPECT_FALSE(b.shared->filed(k1));
+  EXPECT_FALSE(b.shared->filed(k2));
+  EXPECT_FALSE(b.shared->may_have_abandoned("key:same-ms"));
 }
 
 }  // namespace
