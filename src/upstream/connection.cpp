@@ -75,15 +75,10 @@ ConnectionPtr Pool::take(const std::string& key) {
     ConnectionPtr c = std::move(list.back());
     list.pop_back();
     // A connection idle for too long has likely been closed by the peer; so has one with
-    // unexpected bytes pending. Both are dropped rather than risked. Asking the kernel (FIONREAD)
-    // is a system call: it is made only for a connection idle long enough for a server's
-    // keep-alive timeout to matter. One back in the pool for less than that is used as it is;
-    // if the server closed it anyway, the request fails before any byte came back and
-    // UpstreamClient::send retries it on a fresh connection.
-    const auto idle = now - c->idle_since;
-    if (idle < idle_timeout_ && c->tcp().socket().is_open() && c->buffer().size() == 0) {
+    // unexpected bytes pending. Both are dropped rather than risked.
+    if (now - c->idle_since < idle_timeout_ && c->tcp().socket().is_open() && c->buffer().size() == 0) {
       boost::system::error_code ec;
-      const auto avail = idle < kProbeAfterIdle ? 0 : c->tcp().socket().available(ec);
+      auto avail = c->tcp().socket().available(ec);
       if (!ec && avail == 0) {
         c->reused = true;
         return c;

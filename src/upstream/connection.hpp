@@ -53,10 +53,6 @@ using ConnectionPtr = std::unique_ptr<Connection>;
 // Idle connections per endpoint, capped and aged out. Not thread-safe: one per worker.
 class Pool {
  public:
-  // A connection idle at least this long is checked for a close or stray bytes before reuse
-  // (servers' keep-alive timeouts are seconds: Node 5 s, uvicorn 5 s, nginx 75 s).
-  static constexpr std::chrono::milliseconds kProbeAfterIdle{1000};
-
   Pool(std::size_t max_idle_per_key, std::chrono::milliseconds idle_timeout)
       : max_idle_(max_idle_per_key), idle_timeout_(idle_timeout) {}
   ConnectionPtr take(const std::string& key);  // nullptr when none is fresh enough
