@@ -33,16 +33,21 @@ class ResponseHead {
   class Field {
    public:
     bhttp::field name() const { return name_; }  // field::unknown for a name Beast does not know
-    std::string_view name_string() const { return {text_ + name_at_, name_size_}; }
-    std::string_view value() const { return {text_ + value_at_, value_size_}; }
+    std::string_view name_string() const { return std::string_view(*text_).substr(name_at_, name_size_); }
+    std::string_view value() const { return std::string_view(*text_).substr(value_at_, value_size_); }
 
    private:
     friend class ResponseParser;
     bhttp::field name_ = bhttp::field::unknown;
-    const char* text_ = nullptr;  // the head's text, set once the head is complete
+    const std::string* text_ = nullptr;  // the head's text (offsets stay valid as it grows)
     std::uint32_t name_at_ = 0, name_size_ = 0, value_at_ = 0, value_size_ = 0;
   };
   using const_iterator = std::vector<Field>::const_iterator;
+
+  ResponseHead() = default;
+  // Fields refer to their head's text: a head is neither copied nor moved.
+  ResponseHead(const ResponseHead&) = delete;
+  ResponseHead& operator=(const ResponseHead&) = delete;
 
   unsigned result_int() const { return status_; }
   std::string_view reason() const { return {text_.data(), reason_size_}; }
@@ -71,7 +76,10 @@ class ResponseParser final : public bhttp::basic_parser<false> {
  public:
   ResponseParser();
 
-  // Complete once the parser's is_header_done().
+  ResponseParser(const ResponseParser&) = delete;
+  ResponseParser& operator=(const ResponseParser&) = delete;
+
+  // Complete once the parser's is_header_done(); the fields so far before.
   const ResponseHead& head() const { return head_; }
 
   // Where the next body bytes go (buffer_body's data and size): advanced past what was written.

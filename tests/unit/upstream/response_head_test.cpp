@@ -1,7 +1,7 @@
 // Unit tests of src/upstream/response_head: the head of a provider's answer as the gateway reads
 // it (status, reason, fields in arrival order, case-insensitive lookups, duplicates), and the
 // body as buffer_body delivered it (into the caller's buffer, need_buffer when full, chunked
-// decoding, trailers dropped), whatever the split of the input.
+// decoding, trailers dropped, a body that runs to the close), whatever the split of the input.
 
 #include "upstream/response_head.hpp"
 
@@ -56,17 +56,19 @@ Fed feed(ResponseParser& p, std::string_view raw, std::size_t step, std::size_t 
     const std::size_t used = p.put(boost::asio::buffer(pending.data(), pending.size()), ec);
     out.body.append(room.data(), room.size() - p.body_size);
     pending.erase(0, used);
-    if (ec == boost::beast::http::error::need_more || ec == boost::beast::http::error::need_buffer) {
-      if (at >= raw.size() && used == 0 && ec == boost::beast::http::error::need_more) {
-        out.ec = ec;  // the input ended early
+    const bool stuck = ec == boost::beast::http::error::need_more || (!ec && pending.empty());
+    if (!ec || ec == boost::beast::http::error::need_more || ec == boost::beast::http::error::need_buffer) {
+      if (at >= raw.size() && used == 0 && stuck) {
+        // The input ended: the end of a body that runs to the close, or too early.
+        boost::system::error_code eof;
+        if (p.is_header_done()) p.put_eof(eof);
+        out.ec = p.is_done() && !eof ? boost::system::error_code() : boost::beast::http::error::need_more;
         return out;
       }
       continue;
     }
-    if (ec) {
-      out.ec = ec;
-      return out;
-    }
+    out.ec = ec;
+    return out;
   }
   return out;
 }
@@ -126,6 +128,18 @@ TEST(ResponseHead, BodyFillsTheCallersBufferThenAsksForAnother) {
   ASSERT_FALSE(fed.ec) << fed.ec.message();
   EXPECT_EQ(fed.body, "0123456789");
 
+  ResponseParser e;  // eager: the whole body offered to a 4-byte buffer in one put
+  e.eager(true);
+  char room[4];
+  e.body_data = room;
+  e.body_size = sizeof room;
+  boost::system::error_code pec;
+  const std::size_t took = e.put(boost::asio::buffer(raw.data(), raw.size()), pec);
+  EXPECT_EQ(pec, boost::beast::http::error::need_buffer) << "a full buffer stops the parse";
+  EXPECT_EQ(std::string_view(room, 4), "0123");
+  EXPECT_EQ(e.body_size, 0u);
+  EXPECT_EQ(took, raw.size() - 6) << "the 6 bytes that did not fit are left for the next put";
+
   ResponseParser q;  // no buffer: the parse stops at the body
   boost::system::error_code ec;
   const std::size_t used = q.put(boost::asio::buffer(raw.data(), raw.size()), ec);  // the head
@@ -150,6 +164,27 @@ TEST(ResponseHead, DecodesChunkedBodiesAndDropsTrailers) {
     EXPECT_EQ(p.head().find("x-trailer"), p.head().end()) << step;
     EXPECT_EQ(p.head()[boost::beast::http::field::transfer_encoding], "chunked");
   }
+}
+
+TEST(ResponseHead, ALongHeadKeepsEveryFieldAsTheTextGrows) {
+  // Well past the text's initial reservation: fields read before and after it grew agree.
+  std::string raw = "HTTP/1.1 200 OK\r\n";
+  for (int i = 0; i < 60; ++i) raw += "x-field-" + std::to_string(i) + ": value-" + std::string(40, 'a' + i % 26) + "\r\n";
+  raw += "Content-Length: 0\r\n\r\n";
+  ResponseParser p;
+  ASSERT_FALSE(feed(p, raw, 1 << 20).ec);
+  ASSERT_EQ(p.head().size(), 61u);
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ(p.head()["x-field-" + std::to_string(i)], "value-" + std::string(40, 'a' + i % 26)) << i;
+  }
+}
+
+TEST(ResponseHead, ABodyThatRunsToTheCloseEndsAtEof) {
+  ResponseParser p;
+  auto fed = feed(p, "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nall of it", 3, 2);
+  ASSERT_FALSE(fed.ec) << fed.ec.message();
+  EXPECT_EQ(fed.body, "all of it");
+  EXPECT_FALSE(p.keep_alive());
 }
 
 TEST(ResponseHead, ErrorStatusAndOddReasonPhrase) {
