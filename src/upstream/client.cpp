@@ -14,6 +14,7 @@ namespace sluice::upstream {
 
 namespace {
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+constexpr int kMaxInterim = 8;  // interim (1xx) responses read and dropped before the answer
 
 SteadyClock::time_point earliest(SteadyClock::time_point a, SteadyClock::time_point b) { return a < b ? a : b; }
 
@@ -40,14 +41,21 @@ UpstreamResponse::UpstreamResponse(ConnectionPtr conn, Pool& pool, std::string p
       timeouts_(timeouts),
       deadline_(deadline),
       streaming_(streaming) {
-  parser_.body_limit(boost::none);  // the upstream's body size is not ours to limit
-  parser_.eager(true);              // parse whole chunks per put(), not one step at a time
+  fresh_parser();
+}
+
+void UpstreamResponse::fresh_parser() {
+  parser_.emplace();
+  parser_->body_limit(boost::none);  // the upstream's body size is not ours to limit
+  // Not eager: with eager parsing, async_read_some waits for more input after a partial chunk
+  // instead of returning what it parsed, which would hold a stream's events back. read() parses
+  // what is already buffered itself. (async_read_header sets eager off for the head anyway.)
 }
 
 UpstreamResponse::~UpstreamResponse() {
   if (!conn_) return;
   // Only a connection whose response was read to the end, cleanly, can carry another request.
-  if (!failed_ && parser_.is_done() && parser_.keep_alive() && conn_->buffer().size() == 0) {
+  if (!failed_ && parser_->is_done() && parser_->keep_alive() && conn_->buffer().size() == 0) {
     pool_.give(pool_key_, std::move(conn_));
   } else {
     conn_->close();
@@ -60,17 +68,18 @@ void UpstreamResponse::cancel() {
 }
 
 net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_t cap) {
-  if (parser_.is_done()) co_return std::size_t{0};
+  auto& parser = *parser_;
+  if (parser.is_done()) co_return std::size_t{0};
   for (;;) {
-    parser_.body_data = buf;
-    parser_.body_size = cap;
+    parser.body_data = buf;
+    parser.body_size = cap;
     auto limit = streaming_ ? earliest(SteadyClock::now() + timeouts_.idle, deadline_) : deadline_;
     conn_->tcp().expires_at(limit);
     boost::system::error_code ec;
     if (auto* ssl = conn_->ssl()) {
-      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(*ssl, conn_->buffer(), parser_, kTuple);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(*ssl, conn_->buffer(), parser, kTuple);
     } else {
-      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn_->tcp(), conn_->buffer(), parser_, kTuple);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn_->tcp(), conn_->buffer(), parser, kTuple);
     }
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
@@ -80,9 +89,9 @@ net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_
     // Parse what else is already buffered (more chunks that arrived together) into the rest of
     // `buf` without waiting, so one read hands the relay everything at hand: one client write
     // instead of one per chunk. A partial chunk header stays for the next read.
-    while (parser_.body_size > 0 && !parser_.is_done() && conn_->buffer().size() > 0) {
+    while (parser.body_size > 0 && !parser.is_done() && conn_->buffer().size() > 0) {
       boost::system::error_code pec;
-      std::size_t used = parser_.put(conn_->buffer().data(), pec);
+      std::size_t used = parser.put(conn_->buffer().data(), pec);
       conn_->buffer().consume(used);
       if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
       if (pec) {
@@ -91,8 +100,8 @@ net::awaitable<Result<std::size_t>> UpstreamResponse::read(char* buf, std::size_
       }
       if (used == 0) break;
     }
-    std::size_t got = cap - parser_.body_size;
-    if (got > 0 || parser_.is_done()) co_return got;
+    std::size_t got = cap - parser.body_size;
+    if (got > 0 || parser.is_done()) co_return got;
   }
 }
 
@@ -195,10 +204,23 @@ net::awaitable<Result<UpstreamResponsePtr>> UpstreamClient::attempt(unsigned wor
   auto res = std::make_unique<UpstreamResponse>(std::move(conn), pool, key, timeouts_, deadline, streaming);
   auto& c = *res->conn_;
   c.tcp().expires_at(head_deadline);
-  if (auto* ssl = c.ssl()) {
-    std::tie(ec, std::ignore) = co_await bhttp::async_read_header(*ssl, c.buffer(), res->parser_, kTuple);
-  } else {
-    std::tie(ec, std::ignore) = co_await bhttp::async_read_header(c.tcp(), c.buffer(), res->parser_, kTuple);
+  // Interim responses (103 Early Hints, a stray 100 Continue) precede the answer: each is read
+  // and dropped, up to kMaxInterim, all within the head deadline. 101 would switch protocols:
+  // it is the answer, and not one a provider gives.
+  for (int interim = 0;; ++interim) {
+    if (auto* ssl = c.ssl()) {
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(*ssl, c.buffer(), *res->parser_, kTuple);
+    } else {
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(c.tcp(), c.buffer(), *res->parser_, kTuple);
+    }
+    const unsigned status = res->status();
+    if (ec || status < 100 || status >= 200 || status == 101) break;
+    if (interim == kMaxInterim) {
+      res->failed_ = true;
+      co_return Error{ErrorKind::UpstreamFailed, "upstream sent more than " + std::to_string(kMaxInterim) +
+                                                     " interim (1xx) responses", "protocol"};
+    }
+    res->fresh_parser();
   }
   if (ec) {
     res->failed_ = true;

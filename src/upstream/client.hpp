@@ -8,6 +8,7 @@
 // worker thread whose index it is given, and the returned response used on that thread only.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,10 +46,10 @@ class UpstreamResponse {
   UpstreamResponse(const UpstreamResponse&) = delete;
   UpstreamResponse& operator=(const UpstreamResponse&) = delete;
 
-  ResponseParser& parser() { return parser_; }
-  const ResponseHead& head() const { return parser_.head(); }
-  unsigned status() const { return parser_.head().result_int(); }
-  bool done() const { return parser_.is_done(); }
+  ResponseParser& parser() { return *parser_; }
+  const ResponseHead& head() const { return parser_->head(); }
+  unsigned status() const { return parser_->head().result_int(); }
+  bool done() const { return parser_->is_done(); }
   // Closes the connection now: a pending read() fails at once (the client went away).
   void cancel();
 
@@ -66,7 +67,9 @@ class UpstreamResponse {
   SteadyClock::time_point deadline_;
   bool streaming_;
   bool failed_ = false;
-  ResponseParser parser_;
+  // Always engaged; a fresh one per head, as an interim (1xx) response is followed by another.
+  std::optional<ResponseParser> parser_;
+  void fresh_parser();
 };
 
 using UpstreamResponsePtr = std::unique_ptr<UpstreamResponse>;

@@ -20,6 +20,13 @@ before(async () => {
   mock = await startMock();
   up = await startRawUpstream((sock, req) => {
     const close = req.headers['x-scenario'] === 'conn-close' ? 'connection: close\r\n' : '';
+    // "early-hints": interim responses (103, then a stray 100) before the answer, in pieces.
+    if (req.headers['x-scenario'] === 'early-hints') {
+      sock.write('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 100 Cont');
+      setTimeout(() => sock.write('inue\r\n\r\n'), 10);
+      setTimeout(() => sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_hints\r\ncontent-length: ${REPLY.length}\r\n\r\n${REPLY}`), 30);
+      return;
+    }
     sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_up_${up.requests.length}\r\n${close}content-length: ${REPLY.length}\r\n\r\n${REPLY}`);
     // "close-after" makes the upstream drop the connection once the answer is out, although it
     // did not say `connection: close` (what a server with a short keep-alive timeout does).
@@ -190,6 +197,26 @@ describe('upstream keep-alive pooling', () => {
     const seen = up.requests.filter((r) => /"pool \d"/.test(r.body.toString()));
     assert.equal(seen.length, 4);
     assert.equal(new Set(seen.map((r) => r.connId)).size, 1, 'one upstream connection for four requests');
+  });
+
+  test('interim (1xx) responses are read past: the client gets the answer, and the connection stays good', async () => {
+    const conn = await Conn.open(gwUp.port);
+    await conn.send(msg('hints', {}, { 'x-scenario': 'early-hints' }));
+    const res = await conn.readResponse();
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.text, REPLY);
+    assert.equal(res.headers['request-id'], 'req_hints');
+    assert.equal(res.headers.link, undefined, 'the 103 hints are not the answer');
+    await conn.send(msg('after hints'));
+    const next = await conn.readResponse();
+    conn.close();
+    assert.equal(next.status, 200);
+    assert.equal(next.text, REPLY);
+    const hinted = up.requests.filter((r) => r.body.includes('"hints"'));
+    const after = up.requests.filter((r) => r.body.includes('after hints'));
+    assert.equal(hinted.length, 1);
+    assert.equal(after.length, 1);
+    assert.equal(after[0].connId, hinted[0].connId, 'the pooled connection was reused: nothing was left on it');
   });
 
   test('a pooled connection the upstream closed is replaced transparently (attempts recorded in the log)', async () => {
