@@ -74,17 +74,11 @@ std::string_view field_value(const Fields& h, std::string_view name) {
   if (it == h.end()) return {};
   return {it->value().data(), it->value().size()};
 }
-template <class Fields>
-std::optional<milliseconds> parse_retry_after(const Fields& h, const Clock& clock) {
-  return parse_retry_after(field_value(h, "retry-after-ms"), field_value(h, "retry-after"), clock);
-}
-template <class Fields>
-std::optional<bool> parse_should_retry(const Fields& h) {
-  return parse_should_retry(field_value(h, "x-should-retry"));
-}
+// The retry hints of a response's headers (Beast's fields or an upstream response's head).
 template <class Fields>
 RetryHints retry_hints(const Fields& h, const Clock& clock) {
-  return {parse_should_retry(h), parse_retry_after(h, clock)};
+  return {parse_should_retry(field_value(h, "x-should-retry")),
+          parse_retry_after(field_value(h, "retry-after-ms"), field_value(h, "retry-after"), clock)};
 }
 // Full-jitter backoff after `retries_done` retries (0 for the first retry).
 milliseconds backoff(int retries_done, const RetryConfig& cfg, Random& random);

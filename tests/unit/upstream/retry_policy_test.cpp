@@ -99,23 +99,23 @@ TEST(RetryPolicy, BackoffIsFullJitterWithinBounds) {
 TEST(RetryPolicy, RetryAfterForms) {
   FakeClock clock;
   bhttp::fields h;
-  EXPECT_FALSE(parse_retry_after(h, clock));
+  EXPECT_FALSE(retry_hints(h, clock).retry_after);
   h.set("retry-after", "3");
-  EXPECT_EQ(parse_retry_after(h, clock)->count(), 3000);
+  EXPECT_EQ(retry_hints(h, clock).retry_after->count(), 3000);
   h.set("retry-after", "0.25");
-  EXPECT_EQ(parse_retry_after(h, clock)->count(), 250);
+  EXPECT_EQ(retry_hints(h, clock).retry_after->count(), 250);
   h.set("retry-after-ms", "1500");
-  EXPECT_EQ(parse_retry_after(h, clock)->count(), 1500) << "retry-after-ms wins";
+  EXPECT_EQ(retry_hints(h, clock).retry_after->count(), 1500) << "retry-after-ms wins";
   h.erase("retry-after-ms");
   clock.set_wall(std::chrono::system_clock::from_time_t(1445412480));  // Wed, 21 Oct 2015 07:28:00 GMT
   h.set("retry-after", "Wed, 21 Oct 2015 07:28:07 GMT");
-  EXPECT_EQ(parse_retry_after(h, clock)->count(), 7000);
+  EXPECT_EQ(retry_hints(h, clock).retry_after->count(), 7000);
   h.set("retry-after", "Wed, 21 Oct 2015 07:27:00 GMT");
-  EXPECT_FALSE(parse_retry_after(h, clock)) << "a date in the past is no wait";
+  EXPECT_FALSE(retry_hints(h, clock).retry_after) << "a date in the past is no wait";
   h.set("retry-after", "soon");
-  EXPECT_FALSE(parse_retry_after(h, clock));
+  EXPECT_FALSE(retry_hints(h, clock).retry_after);
   h.set("retry-after", "-4");
-  EXPECT_FALSE(parse_retry_after(h, clock));
+  EXPECT_FALSE(retry_hints(h, clock).retry_after);
 }
 
 TEST(RetryPolicy, HonoursRetryAfterAndGivesUpPastTheDeadline) {
