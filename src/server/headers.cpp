@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "http/wire.hpp"
+#include "upstream/response_head.hpp"
 
 namespace sluice::server {
 namespace {

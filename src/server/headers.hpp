@@ -9,7 +9,9 @@
 
 #include <boost/beast/http/fields.hpp>
 
-#include "upstream/response_head.hpp"
+namespace sluice::upstream {
+class ResponseHead;  // upstream/response_head.hpp
+}  // namespace sluice::upstream
 
 namespace sluice::server {
 

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "upstream/response_head.hpp"
+
 namespace sluice::server {
 namespace {
 
@@ -153,6 +155,31 @@ TEST(UpstreamRequestHeaders, RequestsToSluiceItselfStayHere) {
   EXPECT_EQ(out.find("Context-Trim"), std::string::npos) << out;
   EXPECT_EQ(out.find("x-sluice-anything"), std::string::npos) << out;
   EXPECT_NE(out.find("x-sluicex"), std::string::npos) << out;
+}
+
+// Connection may come in several fields, anywhere in the head: every name they list is dropped.
+TEST(ResponseHeaders, ConnectionFieldsApartEachNameTheirHops) {
+  bhttp::fields upstream;
+  upstream.insert(bhttp::field::connection, "x-first-hop");
+  upstream.insert("request-id", "req_01");
+  upstream.insert("x-first-hop", "dropped");
+  upstream.insert(bhttp::field::connection, "X-Second-Hop");
+  upstream.insert("x-second-hop", "dropped");
+  upstream.insert("x-kept", "yes");
+  std::string lines;
+  render_response_headers(upstream, lines);
+  EXPECT_EQ(lines, "request-id: req_01\r\nx-kept: yes\r\n");
+
+  upstream::ResponseParser parser;
+  const std::string_view raw =
+      "HTTP/1.1 200 OK\r\nConnection: x-first-hop\r\nrequest-id: req_01\r\nx-first-hop: dropped\r\n"
+      "Connection: X-Second-Hop\r\nx-second-hop: dropped\r\nx-kept: yes\r\nContent-Length: 0\r\n\r\n";
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(raw.data(), raw.size()), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  std::string flat;
+  render_response_headers(parser.head(), flat);
+  EXPECT_EQ(flat, lines);
 }
 
 // An upstream response's head (upstream/response_head.hpp) follows the same rules, the
