@@ -77,12 +77,14 @@ Outcome run(std::string_view raw, std::size_t step, std::size_t room) {
     out.body.append(buf.data(), buf.size() - p.body_size);
     pending.erase(0, used);
     if (ec == bhttp::error::need_buffer) continue;
-    if (ec == bhttp::error::need_more) {
-      if (at >= raw.size() && used == 0) break;  // the input ended
-      continue;
+    if (ec && ec != bhttp::error::need_more) return Outcome{};  // an error: no message
+    if (at >= raw.size() && used == 0 && (ec || pending.empty())) {
+      // The input ended, as when the connection closes: that ends a body that runs to the close.
+      boost::system::error_code eof;
+      if (p.is_header_done() && !p.is_done()) p.put_eof(eof);
+      if (eof) return Outcome{};
+      break;
     }
-    if (ec) return Outcome{};  // an error: no message
-    if (used == 0 && at >= raw.size() && pending.empty()) break;
   }
   if (p.is_header_done()) check_lookups(p.head());
   out.complete = p.is_done();
