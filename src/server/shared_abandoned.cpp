@@ -179,14 +179,18 @@ bool SharedStreams::may_have_abandoned(std::string_view owner) const {
   return filers_.count(h) != 0;
 }
 
-bool SharedStreams::filed(const std::string& key) const {
+std::optional<std::int64_t> SharedStreams::filed_at(const std::string& key) const {
   std::lock_guard lk(abandoners_mu_);
-  return filed_.count(key) != 0;
+  auto it = filed_.find(key);
+  if (it == filed_.end()) return std::nullopt;
+  return it->second.at;
 }
 
-void SharedStreams::unfile(const std::string& key) {
+void SharedStreams::unfile(const std::string& key, std::optional<std::int64_t> seen_at) {
   std::lock_guard lk(abandoners_mu_);
-  if (auto it = filed_.find(key); it != filed_.end()) erase_filed_locked(it);
+  auto it = filed_.find(key);
+  if (it == filed_.end() || (seen_at && it->second.at > *seen_at)) return;
+  erase_filed_locked(it);
 }
 
 SharedStreams::FiledIndex::iterator SharedStreams::erase_filed_locked(FiledIndex::iterator it) {
@@ -196,17 +200,18 @@ SharedStreams::FiledIndex::iterator SharedStreams::erase_filed_locked(FiledIndex
   return next;
 }
 
-net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::string key) {
+net::awaitable<std::optional<std::string>> SharedStreams::find_abandoned(std::string key,
+                                                                         std::optional<std::int64_t> seen_at) {
   if (!reachable_.load()) co_return std::nullopt;
   auto id = co_await net::co_spawn(
       pool_.get_executor(),
-      [this, &key]() -> net::awaitable<std::optional<std::string>> {
+      [this, &key, seen_at]() -> net::awaitable<std::optional<std::string>> {
         auto r = conn_.command({"GET", key});
         record(r.ok() ? nullptr : &r.error());
         if (!r.ok()) co_return std::nullopt;
         if (r.value().type == redis::Reply::Type::Nil) {
           // Delivered whole (or expired) since it was filed: not worth asking about again.
-          unfile(key);
+          unfile(key, seen_at);
           co_return std::nullopt;
         }
         if (r.value().type != redis::Reply::Type::String) co_return std::nullopt;  // an error reply

@@ -127,8 +127,9 @@ net::awaitable<void> Gateway::resume_shared(http::Request& req, http::ResponseWr
 net::awaitable<bool> Gateway::try_shared_transparent_resume(http::Request& req, http::ResponseWriter& w,
                                                             Exchange& ex) {
   std::string key = shared_streams_->abandoned_key(ex.owner, ex.fingerprint);
-  if (!shared_streams_->filed(key)) co_return false;  // the usual case, known without asking Redis
-  auto id = co_await shared_streams_->find_abandoned(key);
+  const auto filed_at = shared_streams_->filed_at(key);
+  if (!filed_at) co_return false;  // the usual case, known without asking Redis
+  auto id = co_await shared_streams_->find_abandoned(key, filed_at);
   // This replica's own streams were looked for already: one here that is not reusable stays so.
   if (!id || replay_->find(*id)) co_return false;
   // The stream's fields only: follow_shared reads its events from the first.
@@ -147,7 +148,7 @@ net::awaitable<bool> Gateway::try_shared_transparent_resume(http::Request& req, 
   }
   const bool reusable = v.reachable && v.found && usable && keys::same_digest(v.owner_hash, mine);
   if (!reusable) {
-    if (v.reachable) shared_streams_->unfile(key);
+    if (v.reachable) shared_streams_->unfile(key, filed_at);  // not a newer filing meanwhile
     co_return false;
   }
   accounting_->metrics().resumes.inc({"transparent", "ok"});

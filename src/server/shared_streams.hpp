@@ -94,12 +94,18 @@ class SharedStreams final : public stream::ReplayObserver {
   // lately (asked first, as a request's fingerprint costs a hash of its body), and whether
   // `key` was filed. Up to 100 ms behind Redis. Thread-safe.
   bool may_have_abandoned(std::string_view owner) const;
-  bool filed(const std::string& key) const;
+  bool filed(const std::string& key) const { return filed_at(key).has_value(); }
+  // When `key` was last filed (Redis ms), as far as this replica's poll knows.
+  std::optional<std::int64_t> filed_at(const std::string& key) const;
   // Forgets `key` here until it is filed again: its stream turned out not to be reusable (the
-  // other replicas learn it the same way, with one lookup each).
-  void unfile(const std::string& key);
-  // The stream filed under `key`; nullopt when none, or when Redis is unreachable.
-  net::awaitable<std::optional<std::string>> find_abandoned(std::string key);
+  // other replicas learn it the same way, with one lookup each). With `seen_at` (filed_at when
+  // the caller looked), a filing newer than that, which the poll may have brought in while the
+  // caller asked Redis, is kept.
+  void unfile(const std::string& key, std::optional<std::int64_t> seen_at = std::nullopt);
+  // The stream filed under `key`; nullopt when none, or when Redis is unreachable. A key Redis no
+  // longer has is unfiled here, as unfile(key, seen_at) does.
+  net::awaitable<std::optional<std::string>> find_abandoned(std::string key,
+                                                            std::optional<std::int64_t> seen_at = std::nullopt);
   // A client had `id` whole (on any replica; `key`: where it was found, if known): an identical
   // request is a deliberate repeat from now on, on every replica. Marked in Redis, so that a
   // filing queued before this is refused too.

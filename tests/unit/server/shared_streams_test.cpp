@@ -4,7 +4,7 @@
 // once; a claim is refused while the producer lives and granted once it is gone and its stream
 // quiet; a stream that expires on its replica leaves Redis too; a stream whose client left is
 // found by another replica under its owner and request, until it is delivered whole; filings in
-// one Redis millisecond are each seen once by the poll.
+// one Redis millisecond are each seen once by the poll, and unfiling keeps a newer filing.
 #include "server/shared_streams.hpp"
 
 #include <gtest/gtest.h>
@@ -295,6 +295,37 @@ TEST_F(SharedStreamsTest, FilingsInOneMillisecondAreEachSeenOnce) {
   EXPECT_FALSE(b.shared->filed(k1));
   EXPECT_FALSE(b.shared->filed(k2));
   EXPECT_FALSE(b.shared->may_have_abandoned("key:same-ms"));
+}
+
+// A replica that found a filing unusable forgets it only as it was when it looked: a newer filing
+// of the same request, which the poll brought in meanwhile, stays.
+TEST_F(SharedStreamsTest, UnfilingKeepsANewerFilingOfTheSameRequest) {
+  Replica b(server_.port());
+  redis::Endpoint ep;
+  ep.port = server_.port();
+  redis::Connection c(ep, 1000ms);
+  auto time = c.command({"TIME"});
+  ASSERT_TRUE(time.ok() && time.value().elements.size() == 2);
+  const std::int64_t now =
+      std::stoll(time.value().elements[0].str) * 1000 + std::stoll(time.value().elements[1].str) / 1000;
+  const std::string set = b.cfg.redis.prefix + "rs:abandoners";
+  const std::string member = SharedStreams::owner_hash("key:newer") + "|" + b.shared->abandoned_key("key:newer", "fp");
+  const std::string key = b.shared->abandoned_key("key:newer", "fp");
+
+  ASSERT_TRUE(c.command({"ZADD", set, std::to_string(now - 50), member}).ok());
+  std::optional<std::int64_t> at;
+  for (int i = 0; i < 300 && !at; ++i, std::this_thread::sleep_for(10ms)) at = b.shared->filed_at(key);
+  ASSERT_EQ(at, now - 50);
+  ASSERT_TRUE(c.command({"ZADD", set, std::to_string(now), member}).ok());  // filed again
+  for (int i = 0; i < 300 && at != now; ++i, std::this_thread::sleep_for(10ms)) at = b.shared->filed_at(key);
+  ASSERT_EQ(at, now);
+
+  b.shared->unfile(key, now - 50);  // what the caller saw before the newer filing
+  EXPECT_EQ(b.shared->filed_at(key), now) << "the newer filing stays";
+  EXPECT_TRUE(b.shared->may_have_abandoned("key:newer"));
+  b.shared->unfile(key, now);
+  EXPECT_FALSE(b.shared->filed(key));
+  EXPECT_FALSE(b.shared->may_have_abandoned("key:newer"));
 }
 
 }  // namespace
