@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <memory>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -76,6 +77,19 @@ struct Replica {
 
 class SharedStreamsTest : public ::testing::Test {
  protected:
+  // A plain connection to the test's Redis, to write into the abandoners set directly.
+  std::unique_ptr<redis::Connection> connect() const {
+    redis::Endpoint ep;
+    ep.port = server_.port();
+    return std::make_unique<redis::Connection>(ep, 1000ms);
+  }
+  // Redis's clock, in ms (the scores filings get); -1 when TIME fails.
+  static std::int64_t redis_now_ms(redis::Connection& c) {
+    auto time = c.command({"TIME"});
+    if (!time.ok() || time.value().elements.size() != 2) return -1;
+    return std::stoll(time.value().elements[0].str) * 1000 + std::stoll(time.value().elements[1].str) / 1000;
+  }
+
   testing::RedisServer server_;
 };
 
@@ -264,13 +278,11 @@ TEST_F(SharedStreamsTest, WhatWasFiledIsForgottenAfterTwiceTheGracePeriod) {
 // the set with one score, as two replicas filing in one millisecond would.)
 TEST_F(SharedStreamsTest, FilingsInOneMillisecondAreEachSeenOnce) {
   Replica b(server_.port());
-  redis::Endpoint ep;
-  ep.port = server_.port();
-  redis::Connection c(ep, 1000ms);
-  auto time = c.command({"TIME"});
-  ASSERT_TRUE(time.ok() && time.value().elements.size() == 2);
-  const std::string score = std::to_string(std::stoll(time.value().elements[0].str) * 1000 +
-                                           std::stoll(time.value().elements[1].str) / 1000);
+  auto conn = connect();
+  auto& c = *conn;
+  const std::int64_t now = redis_now_ms(c);
+  ASSERT_GT(now, 0);
+  const std::string score = std::to_string(now);
   const std::string set = b.cfg.redis.prefix + "rs:abandoners";
   const std::string owner = SharedStreams::owner_hash("key:same-ms");
   const std::string k1 = b.shared->abandoned_key("key:same-ms", "fp-1");
@@ -301,13 +313,10 @@ TEST_F(SharedStreamsTest, FilingsInOneMillisecondAreEachSeenOnce) {
 // of the same request, which the poll brought in meanwhile, stays.
 TEST_F(SharedStreamsTest, UnfilingKeepsANewerFilingOfTheSameRequest) {
   Replica b(server_.port());
-  redis::Endpoint ep;
-  ep.port = server_.port();
-  redis::Connection c(ep, 1000ms);
-  auto time = c.command({"TIME"});
-  ASSERT_TRUE(time.ok() && time.value().elements.size() == 2);
-  const std::int64_t now =
-      std::stoll(time.value().elements[0].str) * 1000 + std::stoll(time.value().elements[1].str) / 1000;
+  auto conn = connect();
+  auto& c = *conn;
+  const std::int64_t now = redis_now_ms(c);
+  ASSERT_GT(now, 0);
   const std::string set = b.cfg.redis.prefix + "rs:abandoners";
   const std::string member = SharedStreams::owner_hash("key:newer") + "|" + b.shared->abandoned_key("key:newer", "fp");
   const std::string key = b.shared->abandoned_key("key:newer", "fp");
