@@ -45,9 +45,6 @@ Error transport_error(const sluice::Error& e, int attempts) {
   return out;
 }
 
-std::string header(const upstream::UpstreamResponse& r, std::string_view name) {
-  return std::string(r.head()[name]);
-}
 }  // namespace
 
 Client::Impl::Impl(ClientOptions options) : options_(std::move(options)), guard_(io_.get_executor()) {
@@ -153,7 +150,7 @@ net::awaitable<Result<Client::Impl::Sent>> Client::Impl::send(const Call& call) 
     int status = static_cast<int>(res->status());
     if (status / 100 == 2) co_return Sent{std::move(res), retries + 1};
     auto body = co_await read_body(*res);
-    Error e = codec::api_error(status, body.ok() ? body.value() : std::string(), header(*res, "request-id"));
+    Error e = codec::api_error(status, body.ok() ? body.value() : std::string(), std::string(res->head()["request-id"]));
     e.attempts = retries + 1;
     auto wait = retry_wait(status, upstream::retry_hints(res->head(), clock_), retries, retry, random_);
     if (!wait) co_return e;
@@ -171,7 +168,7 @@ net::awaitable<Result<Message>> Client::Impl::create(MessageRequest req) {
   auto sent = co_await send(call);
   if (!sent.ok()) co_return sent.error();
   auto& res = *sent.value().response;
-  auto request_id = header(res, "request-id");
+  std::string request_id(res.head()["request-id"]);
   auto body = co_await read_body(res);
   if (!body.ok()) {
     Error e = body.error();
@@ -204,7 +201,7 @@ net::awaitable<Result<TokenCount>> Client::Impl::count_tokens(MessageRequest req
   if (!sent.ok()) co_return sent.error();
   auto& res = *sent.value().response;
   TokenCount out;
-  out.request_id = header(res, "request-id");
+  out.request_id = res.head()["request-id"];
   auto body = co_await read_body(res);
   if (!body.ok()) co_return body.error();
   auto count = codec::parse_token_count(body.value());

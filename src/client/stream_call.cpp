@@ -14,10 +14,6 @@ namespace sluice::client {
 
 namespace {
 
-std::string header(const upstream::UpstreamResponse& r, std::string_view name) {
-  return std::string(r.head()[name]);
-}
-
 // Feeds parsed events to the accumulator, once each: on a resumed connection an event whose
 // seq was already delivered is dropped (the gateway should not resend it; this makes sure).
 class ResumeSink final : public stream::SseSink {
@@ -73,8 +69,8 @@ net::awaitable<Result<Message>> Client::Impl::stream(MessageRequest req, StreamC
   const int attempts = sent.value().attempts;
   auto res = std::move(sent.value().response);
   const int status = static_cast<int>(res->status());
-  const std::string stream_id = header(*res, "x-sluice-stream-id");
-  const std::string request_id = header(*res, "request-id");
+  const std::string stream_id(res->head()["x-sluice-stream-id"]);
+  const std::string request_id(res->head()["request-id"]);
 
   MessageAccumulator acc(cb, status, request_id);
   std::uint64_t last_seq = 0;
