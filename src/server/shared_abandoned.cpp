@@ -60,20 +60,12 @@ constexpr const char* kWhole = R"lua(
 return redis.call('HGET', KEYS[1], 'whole') == '1' and 1 or 0
 )lua";
 
-const redis::Script& index_script() {
-  static const redis::Script s(kIndex);
-  return s;
-}
-const redis::Script& unindex_script() {
-  static const redis::Script s(kUnindex);
-  return s;
-}
-const redis::Script& whole_script() {
-  static const redis::Script s(kWhole);
-  return s;
-}
-const redis::Script& abandoners_script() {
-  static const redis::Script s(kAbandoners);
+// The scripts above, each with its SHA-1, made once (on first use, by whichever thread).
+struct Scripts {
+  redis::Script index{kIndex}, unindex{kUnindex}, whole{kWhole}, abandoners{kAbandoners};
+};
+const Scripts& scripts() {
+  static const Scripts s;
   return s;
 }
 
@@ -104,22 +96,27 @@ std::string SharedStreams::abandoned_key(std::string_view owner, std::string_vie
 
 Result<redis::Reply> SharedStreams::send_filing(const Op& op) {
   if (op.kind == Op::Kind::Index) {
-    // Twice the grace period: a stream may complete up to one grace period after its client
-    // left and stays reusable one more; a reader checks which (try_shared_transparent_resume).
-    const std::string ttl = std::to_string(std::max<std::int64_t>(2 * grace_.count(), 1));  // PX 0 is an error
-    return index_script().run(conn_, {op.args[0], prefix_ + "rs:abandoners", key(op.id)}, {op.id, ttl, op.args[1]});
+    const std::string ttl = std::to_string(filing_window_ms());
+    return scripts().index.run(conn_, {op.args[0], prefix_ + "rs:abandoners", key(op.id)}, {op.id, ttl, op.args[1]});
   }
-  return unindex_script().run(conn_, {key(op.id)}, {op.id});
+  return scripts().unindex.run(conn_, {key(op.id)}, {op.id});
+}
+
+std::int64_t SharedStreams::filing_window_ms() const {
+  // Twice the grace period: a stream may complete up to one grace period after its client left
+  // and stays reusable one more; a reader checks which (try_shared_transparent_resume). At least
+  // 1 ms: PX 0 is an error.
+  return std::max<std::int64_t>(2 * grace_.count(), 1);
 }
 
 void SharedStreams::poll_abandoners() {
   if (stopping_) return;
-  const std::int64_t window = std::max<std::int64_t>(2 * grace_.count(), 1);
+  const std::int64_t window = filing_window_ms();
   if (reachable_.load()) {
     // From the newest score seen on, inclusive, so that entries filed in the same millisecond
     // after the last poll are not missed; the ones at that score seen already are skipped (they
     // may have been unfiled since).
-    auto r = abandoners_script().run(conn_, {prefix_ + "rs:abandoners"},
+    auto r = scripts().abandoners.run(conn_, {prefix_ + "rs:abandoners"},
                                     {std::to_string(window), std::to_string(polled_to_)});
     record(r.ok() ? nullptr : &r.error());
     if (r.ok() && r.value().type == redis::Reply::Type::Array && r.value().elements.size() == 2) {
@@ -226,7 +223,7 @@ net::awaitable<bool> SharedStreams::had_whole(std::string id) {
   const bool whole = co_await net::co_spawn(
       pool_.get_executor(),
       [this, &id]() -> net::awaitable<bool> {
-        auto r = whole_script().run(conn_, {key(id)}, {});
+        auto r = scripts().whole.run(conn_, {key(id)}, {});
         record(r.ok() ? nullptr : &r.error());
         co_return r.ok() && r.value().type == redis::Reply::Type::Integer && r.value().integer == 1;
       },

@@ -144,6 +144,8 @@ class SharedStreams final : public stream::ReplayObserver {
   bool send(const std::deque<Op>& ops, std::size_t& taken);
   // An Index or Unindex op (shared_abandoned.cpp).
   Result<redis::Reply> send_filing(const Op& op);
+  // How long a filing lives in Redis, and how far back the poll looks: the same window.
+  std::int64_t filing_window_ms() const;
   void beat();
   void schedule_beat();
   void poll_abandoners();  // adds what was filed since the last poll, forgets the old; again in 100 ms
