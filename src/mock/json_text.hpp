@@ -7,19 +7,20 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_text.hpp"
+
 namespace sluice::mock {
 
-// Appends `s` as a quoted JSON string. `s` must be valid UTF-8 (see sanitize_utf8).
-void append_json_string(std::string& out, std::string_view s);
-// Appends the decimal digits of `v`.
-void append_uint(std::string& out, std::uint64_t v);
-void append_int(std::string& out, std::int64_t v);
+// JSON strings and integers (common/json_text.hpp); a string must be valid UTF-8 (see
+// sanitize_utf8).
+using sluice::append_int;
+using sluice::append_json_string;
+using sluice::append_uint;
+using sluice::sanitize_utf8;
 
 // The longest prefix of `s` of at most `max_bytes` bytes that does not end inside a UTF-8
 // sequence.
 std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
-// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
-std::string sanitize_utf8(std::string_view s);
 // `s` without leading and trailing ASCII whitespace.
 std::string_view trim(std::string_view s);
 // Case-insensitive ASCII comparison.

@@ -6,12 +6,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_text.hpp"
+
 namespace sluice::translate {
 
-// `s` as a JSON string literal, quotes included. Control characters, quotes and backslashes are
-// escaped; other bytes (UTF-8) are copied as they are.
-void append_json_string(std::string& out, std::string_view s);
-void append_uint(std::string& out, std::uint64_t v);
+// JSON strings and integers (common/json_text.hpp).
+using sluice::append_json_string;
+using sluice::append_uint;
 
 // The usage objects of the two dialects (the bodies of their "usage" fields).
 // Anthropic: {"input_tokens","cache_creation_input_tokens","cache_read_input_tokens","output_tokens"}.
