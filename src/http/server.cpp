@@ -232,6 +232,9 @@ net::awaitable<void> Server::run_session(tcp::socket socket, unsigned worker) {
     req.worker = worker;
     req.peer = peer;
     ResponseWriter writer{stream, version, keep_alive, limits_.write_timeout};
+    // The read buffer's 8 KB are not needed while the handler runs (a stream can run for
+    // minutes); the next request's first read allocates them again.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
     co_await handler_(req, writer);
     if (!writer.started() && !writer.client_gone()) {
       // A handler that answers nothing is a bug; the client still gets an answer.

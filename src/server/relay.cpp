@@ -1,7 +1,8 @@
 // Relaying an upstream stream to the client (the `relay` shape of Beast's examples): event by
 // event, byte-identical but for the id lines of resumable streams, with backpressure; the
 // commit point, in-band errors, broken streams. Whole (not streamed) answers: relay_whole.cpp.
-#include <array>
+#include <algorithm>
+#include <memory>
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -20,7 +21,28 @@ namespace sluice::server {
 
 namespace {
 
+// The upstream read buffer starts at kFirstReadChunk: a model's stream trickles a few events per
+// read, and thousands of streams may be open at once (the buffer used to be 16 KB of every
+// stream's coroutine frame, a third of its memory). A read that fills it, from an upstream
+// that bursts, doubles it up to kReadChunk.
+constexpr std::size_t kFirstReadChunk = 2 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
+
+class ReadBuffer {
+ public:
+  char* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+  // After a read of `got` bytes; call only when nothing points into the buffer any more.
+  void grow_if_filled(std::size_t got) {
+    if (got < size_ || size_ >= kReadChunk) return;
+    size_ = std::min(size_ * 2, kReadChunk);
+    data_ = std::make_unique_for_overwrite<char[]>(size_);
+  }
+
+ private:
+  std::size_t size_ = kFirstReadChunk;
+  std::unique_ptr<char[]> data_ = std::make_unique_for_overwrite<char[]>(kFirstReadChunk);
+};
 // An upstream event still incomplete after this many bytes is treated as a broken stream, so
 // a peer that never ends a line cannot grow our memory without bound.
 constexpr std::size_t kMaxPendingEvent = 8 * 1024 * 1024;
@@ -190,7 +212,7 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
       if (counted) --gauge;
     }
   } active{accounting_->active_streams()};
-  std::array<char, kReadChunk> buf;
+  ReadBuffer buf;
   std::string pending;          // bytes read but not yet forwarded: an incomplete event
   std::uint64_t forwarded = 0;  // stream offset up to which bytes were forwarded (or held)
 
@@ -250,9 +272,12 @@ net::awaitable<void> Gateway::relay_stream(const http::Request& req, upstream::U
   std::string translated;
   std::string to_client;
   bool end_after_chunk = false;
+  std::size_t last_read = 0;
   for (;;) {
+    buf.grow_if_filled(last_read);  // the previous chunk is forwarded or copied by now
     Result<std::size_t> got = std::size_t{0};
     if (!end_after_chunk) got = co_await res.read(buf.data(), buf.size());
+    last_read = got.ok() ? got.value() : 0;
     if (ex.client_gone && !ex.detached) co_return;
     const bool at_end = !got.ok() || got.value() == 0;
     std::string_view chunk;
