@@ -61,7 +61,7 @@ int run_serve(const ServeOptions& opts) {
 
   server::AccessLog access_log(cfg.access_log);
   server::Gateway gateway(cfg, workers.size(),
-                          server::Deps{SystemClock::instance(), SystemRandom::instance(), access_log});
+                          server::Deps{SystemClock::instance(), SystemRandom::instance(), access_log, &workers});
   http::Server server(
       workers, limits, [&gateway](http::Request& r, http::ResponseWriter& w) { return gateway.handle(r, w); },
       [&gateway](const http::Rejection& r) { return gateway.reject(r); });

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -213,6 +214,7 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
   const std::string& body = req.msg.body();
   Accounting& acc = *accounting_;
   AdminReply reply;
+  co_await let_workers_catch_up();  // requests answered before this call have their ledger rows
   try {
     // On the admin thread: SQLite may wait on a lock; the I/O thread must not.
     reply = co_await net::co_spawn(
@@ -230,6 +232,22 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
     co_return;
   }
   co_await reply_json(req, w, ex, static_cast<unsigned>(reply.status), reply.body);
+}
+
+// A request whose last bytes were written before this call is resumed by that write's
+// completion, already queued on its worker, and appends its ledger row before it awaits
+// anything else (proxy.cpp: log() follows the final write). So once every worker has run what
+// it had queued, the ledger flush of the reports below includes it: "what was answered before
+// this call is in the report" holds to the instant, not to the finish phase's next turn. Twice
+// over: a write's completion waits in its thread's private queue until the handler that wrote
+// returns, which can come after a post from another thread.
+net::awaitable<void> Gateway::let_workers_catch_up() {
+  if (deps_.workers == nullptr) co_return;
+  for (int turn = 0; turn < 2; ++turn) {
+    for (unsigned i = 0; i < deps_.workers->size(); ++i) {
+      co_await net::post(deps_.workers->at(i).get_executor(), net::use_awaitable);
+    }
+  }
 }
 
 net::awaitable<void> Gateway::reply_json(http::Request& req, http::ResponseWriter& w, Exchange& ex, unsigned status,
