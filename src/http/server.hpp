@@ -48,6 +48,11 @@ class Workers {
   void start();  // one thread per context; returns at once
   void stop();   // asks every context to stop
   void join();   // waits for the threads
+  // Returns once every worker has run the handlers queued on it before the call, and the ones
+  // those post while they run (a write's completion, say). Two rounds of a post to each worker:
+  // a handler posted by a worker's own thread waits in that thread's private queue until the
+  // posting handler returns, which can put it behind a post from another thread.
+  net::awaitable<void> catch_up();
 
  private:
   std::vector<std::unique_ptr<net::io_context>> contexts_;

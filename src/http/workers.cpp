@@ -1,3 +1,6 @@
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "http/server.hpp"
 
 namespace sluice::http {
@@ -26,6 +29,12 @@ void Workers::start() {
 void Workers::stop() {
   guards_.clear();
   for (auto& ctx : contexts_) ctx->stop();
+}
+
+net::awaitable<void> Workers::catch_up() {
+  for (int round = 0; round < 2; ++round) {
+    for (auto& ctx : contexts_) co_await net::post(ctx->get_executor(), net::use_awaitable);
+  }
 }
 
 void Workers::join() {

@@ -4,7 +4,6 @@
 #include <chrono>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -236,18 +235,11 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
 
 // A request whose last bytes were written before this call is resumed by that write's
 // completion, already queued on its worker, and appends its ledger row before it awaits
-// anything else (proxy.cpp: log() follows the final write). So once every worker has run what
-// it had queued, the ledger flush of the reports below includes it: "what was answered before
-// this call is in the report" holds to the instant, not to the finish phase's next turn. Twice
-// over: a write's completion waits in its thread's private queue until the handler that wrote
-// returns, which can come after a post from another thread.
+// anything else (proxy.cpp: log() follows the final write). So once every worker has caught up
+// (http::Workers::catch_up), the ledger flush of the reports below includes it: "what was
+// answered before this call is in the report" holds to the instant.
 net::awaitable<void> Gateway::let_workers_catch_up() {
-  if (deps_.workers == nullptr) co_return;
-  for (int turn = 0; turn < 2; ++turn) {
-    for (unsigned i = 0; i < deps_.workers->size(); ++i) {
-      co_await net::post(deps_.workers->at(i).get_executor(), net::use_awaitable);
-    }
-  }
+  if (deps_.workers != nullptr) co_await deps_.workers->catch_up();
 }
 
 net::awaitable<void> Gateway::reply_json(http::Request& req, http::ResponseWriter& w, Exchange& ex, unsigned status,
