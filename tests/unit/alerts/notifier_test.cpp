@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "unit/alerts/webhook_server.hpp"
+#include "unit/eventually.hpp"
 
 namespace sluice::alerts {
 namespace {
@@ -22,16 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::WebhookServer;
 
-// Polls `pred` until it holds or `timeout` passes.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
+using test_support::eventually;
 
 Alert sample_alert(const std::string& request_id = "req_1") {
   Alert a;

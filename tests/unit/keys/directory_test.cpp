@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "keys/key_store.hpp"
+#include "unit/eventually.hpp"
 #include "unit/keys/temp_db.hpp"
 
 namespace sluice::keys {
@@ -17,16 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::TempDb;
 
-// Polls `done` until it holds or `limit` passes; true if it held.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
+using test_support::eventually;
 
 TEST(Directory, LoadsSynchronouslyOnConstruction) {
   TempDb tmp;
@@ -49,11 +41,11 @@ TEST(Directory, SeesChangesFromAnotherConnectionWithinThePollInterval) {
 
   auto other = KeyStore::open(tmp.path());  // stands in for `sluice keys` in another process
   auto k = other.create_key("p", {}, "", 1);
-  EXPECT_TRUE(eventually([&] { return dir.current()->find(k.secret) != nullptr; }));
+  EXPECT_TRUE(eventually([&] { return dir.current()->find(k.secret) != nullptr; }, 5s));
   EXPECT_TRUE(dir.current()->keys_configured);
 
   ASSERT_TRUE(other.revoke_key(k.record.id, 2));
-  EXPECT_TRUE(eventually([&] { return dir.current()->find(k.secret) == nullptr; }));
+  EXPECT_TRUE(eventually([&] { return dir.current()->find(k.secret) == nullptr; }, 5s));
   EXPECT_TRUE(dir.current()->keys_configured);  // revoking every key keeps auth on
 
   other.set_project("p", {.rpm = 7}, 3);
@@ -61,7 +53,7 @@ TEST(Directory, SeesChangesFromAnotherConnectionWithinThePollInterval) {
     auto snap = dir.current();  // held: project() points into it
     const auto* p = snap->project("p");
     return p != nullptr && p->limits.rpm == 7.0;
-  }));
+  }, 5s));
   EXPECT_EQ(dir.reload_failures(), 0u);
 }
 
@@ -137,7 +129,7 @@ TEST(Directory, ReadersRunWhileSnapshotsAreReplaced) {
     dir.create_key("p", {}, "", i);
     other.create_key("q", {}, "", i);
   }
-  EXPECT_TRUE(eventually([&] { return dir.current()->active_key_count() == 21; }));
+  EXPECT_TRUE(eventually([&] { return dir.current()->active_key_count() == 21; }, 5s));
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_GT(lookups.load(), 0);

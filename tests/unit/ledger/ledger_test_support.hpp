@@ -14,6 +14,7 @@
 #include "ledger/row.hpp"
 #include "ledger/usage_query.hpp"
 #include "storage/sqlite.hpp"
+#include "unit/eventually.hpp"
 #include "unit/storage/temp_db.hpp"
 
 namespace sluice::ledger {
@@ -71,16 +72,7 @@ inline std::vector<Row> read_rows(const std::string& path) {
   return rows;
 }
 
-// Polls `done` every 2 ms for up to `limit`; true once it held.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using test_support::eventually;
 
 inline Row simple_row(const std::string& request_id) {
   Row r;

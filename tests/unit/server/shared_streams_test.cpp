@@ -18,12 +18,14 @@
 #include <boost/asio/use_future.hpp>
 
 #include "redis/connection.hpp"
+#include "unit/eventually.hpp"
 #include "unit/redis/redis_server.hpp"
 
 namespace sluice::server {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::eventually;
 
 std::string event(const std::string& id, int seq) {
   return "event: content_block_delta\ndata: {\"n\":" + std::to_string(seq) + "}\nid: " + id + ":" + std::to_string(seq) + "\n\n";
@@ -61,11 +63,7 @@ struct Replica {
   template <class Pred>
   SharedStreams::View read_until(const std::string& id, Pred pred) {
     SharedStreams::View v;
-    for (int i = 0; i < 300; ++i) {
-      v = read(id);
-      if (pred(v)) break;
-      std::this_thread::sleep_for(10ms);
-    }
+    test_support::eventually([&] { return pred(v = read(id)); }, 3s);
     return v;
   }
 
@@ -211,13 +209,11 @@ TEST_F(SharedStreamsTest, AnAbandonedStreamIsFoundByItsOwnerAndRequestUntilDeliv
 
   s->client_left("fingerprint-1");
   std::optional<std::string> found;
-  for (int i = 0; i < 300 && !found; ++i, std::this_thread::sleep_for(10ms)) found = b.run(b.shared->find_abandoned(key));
+  eventually([&] { return (found = b.run(b.shared->find_abandoned(key))).has_value(); }, 3s);
   ASSERT_TRUE(found) << "filed in Redis";
   EXPECT_EQ(*found, s->id());
   // Its owner is among those every replica polls for; nobody else is.
-  bool listed = false;
-  for (int i = 0; i < 300 && !listed; ++i, std::this_thread::sleep_for(10ms)) listed = b.shared->may_have_abandoned("key:k1");
-  EXPECT_TRUE(listed);
+  EXPECT_TRUE(eventually([&] { return b.shared->may_have_abandoned("key:k1"); }, 3s));
   EXPECT_TRUE(b.shared->filed(key));
   EXPECT_FALSE(b.shared->may_have_abandoned("key:k2"));
   EXPECT_FALSE(b.shared->filed(a.shared->abandoned_key("key:k1", "fingerprint-2")));
@@ -226,22 +222,17 @@ TEST_F(SharedStreamsTest, AnAbandonedStreamIsFoundByItsOwnerAndRequestUntilDeliv
   // Another stream of the same request filed since: forgetting the first leaves the second.
   auto later = a.store->create("key:k1", false);
   later->client_left("fingerprint-1");
-  for (int i = 0; i < 300 && found != later->id(); ++i, std::this_thread::sleep_for(10ms)) {
-    found = b.run(b.shared->find_abandoned(key));
-  }
+  eventually([&] { return (found = b.run(b.shared->find_abandoned(key))) == later->id(); }, 3s);
   ASSERT_EQ(found, later->id());
   b.shared->delivered_whole(s->id(), "");
-  bool marked = false;
-  for (int i = 0; i < 300 && !marked; ++i, std::this_thread::sleep_for(10ms)) marked = b.run(b.shared->had_whole(s->id()));
-  EXPECT_TRUE(marked);
+  EXPECT_TRUE(eventually([&] { return b.run(b.shared->had_whole(s->id())); }, 3s));
   EXPECT_EQ(b.run(b.shared->find_abandoned(key)), later->id()) << "the key names the later stream: it stays";
   EXPECT_FALSE(b.run(b.shared->had_whole(later->id())));
 
   // Delivered whole on its own replica: gone for every replica.
   later->end(stream::StreamState::Completed);
   later->delivered_whole();
-  for (int i = 0; i < 300 && found; ++i, std::this_thread::sleep_for(10ms)) found = b.run(b.shared->find_abandoned(key));
-  EXPECT_FALSE(found);
+  EXPECT_TRUE(eventually([&] { return !b.run(b.shared->find_abandoned(key)); }, 3s));
   EXPECT_TRUE(b.run(b.shared->had_whole(later->id())));
 
   // A filing that reaches Redis after the stream was had whole elsewhere is refused.
@@ -249,9 +240,7 @@ TEST_F(SharedStreamsTest, AnAbandonedStreamIsFoundByItsOwnerAndRequestUntilDeliv
   third->append(event(third->id(), 1));
   ASSERT_TRUE(b.read_until(third->id(), [](const SharedStreams::View& v) { return v.found; }).found);
   b.shared->delivered_whole(third->id(), "");
-  bool whole = false;
-  for (int i = 0; i < 300 && !whole; ++i, std::this_thread::sleep_for(10ms)) whole = b.run(b.shared->had_whole(third->id()));
-  ASSERT_TRUE(whole);
+  ASSERT_TRUE(eventually([&] { return b.run(b.shared->had_whole(third->id())); }, 3s));
   third->client_left("fingerprint-3");
   std::this_thread::sleep_for(100ms);  // the filing's drain (2 ms) has long run
   EXPECT_FALSE(b.run(b.shared->find_abandoned(a.shared->abandoned_key("key:k1", "fingerprint-3"))));
@@ -262,12 +251,8 @@ TEST_F(SharedStreamsTest, WhatWasFiledIsForgottenAfterTwiceTheGracePeriod) {
   auto s = a.store->create("key:k9", false);
   s->client_left("fp");
   const std::string key = b.shared->abandoned_key("key:k9", "fp");
-  bool seen = false;
-  for (int i = 0; i < 300 && !seen; ++i, std::this_thread::sleep_for(10ms)) seen = b.shared->filed(key);
-  ASSERT_TRUE(seen);
-  bool gone = false;
-  for (int i = 0; i < 300 && !gone; ++i, std::this_thread::sleep_for(10ms)) gone = !b.shared->filed(key);
-  EXPECT_TRUE(gone);
+  ASSERT_TRUE(eventually([&] { return b.shared->filed(key); }, 3s));
+  EXPECT_TRUE(eventually([&] { return !b.shared->filed(key); }, 3s));
   EXPECT_FALSE(b.shared->may_have_abandoned("key:k9"));
   EXPECT_FALSE(b.run(b.shared->find_abandoned(key))) << "the key in Redis expired too";
 }
@@ -289,14 +274,10 @@ TEST_F(SharedStreamsTest, FilingsInOneMillisecondAreEachSeenOnce) {
   const std::string k2 = b.shared->abandoned_key("key:same-ms", "fp-2");
 
   ASSERT_TRUE(c.command({"ZADD", set, score, owner + "|" + k1}).ok());
-  bool seen = false;
-  for (int i = 0; i < 300 && !seen; ++i, std::this_thread::sleep_for(10ms)) seen = b.shared->filed(k1);
-  ASSERT_TRUE(seen);
+  ASSERT_TRUE(eventually([&] { return b.shared->filed(k1); }, 3s));
   std::this_thread::sleep_for(250ms);  // more polls at that score
   ASSERT_TRUE(c.command({"ZADD", set, score, owner + "|" + k2}).ok());
-  seen = false;
-  for (int i = 0; i < 300 && !seen; ++i, std::this_thread::sleep_for(10ms)) seen = b.shared->filed(k2);
-  ASSERT_TRUE(seen) << "a second filing in the same millisecond is seen";
+  ASSERT_TRUE(eventually([&] { return b.shared->filed(k2); }, 3s)) << "a second filing in the same millisecond is seen";
 
   // Each counted once: forgetting both leaves nothing for the owner, and later polls at that
   // score do not bring them back.
@@ -323,10 +304,10 @@ TEST_F(SharedStreamsTest, UnfilingKeepsANewerFilingOfTheSameRequest) {
 
   ASSERT_TRUE(c.command({"ZADD", set, std::to_string(now - 50), member}).ok());
   std::optional<std::int64_t> at;
-  for (int i = 0; i < 300 && !at; ++i, std::this_thread::sleep_for(10ms)) at = b.shared->filed_at(key);
+  eventually([&] { return (at = b.shared->filed_at(key)).has_value(); }, 3s);
   ASSERT_EQ(at, now - 50);
   ASSERT_TRUE(c.command({"ZADD", set, std::to_string(now), member}).ok());  // filed again
-  for (int i = 0; i < 300 && at != now; ++i, std::this_thread::sleep_for(10ms)) at = b.shared->filed_at(key);
+  eventually([&] { return (at = b.shared->filed_at(key)) == now; }, 3s);
   ASSERT_EQ(at, now);
 
   b.shared->unfile(key, now - 50);  // what the caller saw before the newer filing
