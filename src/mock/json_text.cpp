@@ -1,7 +1,5 @@
 #include "mock/json_text.hpp"
 
-#include <charconv>
-
 namespace sluice::mock {
 namespace {
 

@@ -213,7 +213,12 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
   const std::string& body = req.msg.body();
   Accounting& acc = *accounting_;
   AdminReply reply;
-  co_await let_workers_catch_up();  // requests answered before this call have their ledger rows
+  // A request whose last bytes were written before this call is resumed by that write's
+  // completion, already queued on its worker, and appends its ledger row before it awaits
+  // anything else (proxy.cpp: log() follows the final write). Once every worker has caught up,
+  // the ledger flush of the reports includes it: "what was answered before this call is in the
+  // report" holds to the instant.
+  if (deps_.workers != nullptr) co_await deps_.workers->catch_up();
   try {
     // On the admin thread: SQLite may wait on a lock; the I/O thread must not.
     reply = co_await net::co_spawn(
@@ -231,15 +236,6 @@ net::awaitable<void> Gateway::admin(http::Request& req, http::ResponseWriter& w,
     co_return;
   }
   co_await reply_json(req, w, ex, static_cast<unsigned>(reply.status), reply.body);
-}
-
-// A request whose last bytes were written before this call is resumed by that write's
-// completion, already queued on its worker, and appends its ledger row before it awaits
-// anything else (proxy.cpp: log() follows the final write). So once every worker has caught up
-// (http::Workers::catch_up), the ledger flush of the reports below includes it: "what was
-// answered before this call is in the report" holds to the instant.
-net::awaitable<void> Gateway::let_workers_catch_up() {
-  if (deps_.workers != nullptr) co_await deps_.workers->catch_up();
 }
 
 net::awaitable<void> Gateway::reply_json(http::Request& req, http::ResponseWriter& w, Exchange& ex, unsigned status,

@@ -114,8 +114,6 @@ class Gateway {
                                             std::string_view reason);
   // The admin API (admin_api.cpp): keys, projects and usage as JSON under /admin/.
   net::awaitable<void> admin(http::Request& req, http::ResponseWriter& w, Exchange& ex);
-  // Returns once every worker has run what it had queued (http::Workers::catch_up).
-  net::awaitable<void> let_workers_catch_up();
   // The dashboard (dashboard_route.cpp): its static files under /admin/dashboard, served
   // without the admin key (the page asks for it), and GET /admin/live, the live snapshot.
   net::awaitable<void> dashboard(http::Request& req, http::ResponseWriter& w, Exchange& ex);
